@@ -1,0 +1,136 @@
+"""An aspect that fails synthesis when serverless endpoints exceed an account's regional quotas."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import jsii
+from aws_cdk import Annotations, IAspect, Stack, Token
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import IConstruct
+
+from model_registry.limits import CONCURRENCY_QUOTA_CODE
+
+AccountRegion = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RegionQuota:
+    """The serverless limits of one account and region, and who declared them."""
+
+    concurrency: int
+    endpoints: int
+    warning_ratio: float
+    declared_by: str
+
+
+@dataclass(frozen=True)
+class _Share:
+    config: sagemaker.CfnEndpointConfig
+    max_concurrency: int
+
+    @property
+    def owner(self) -> str:
+        """The path of the construct that owns the config, e.g. animl-endpoints-01/mirav2-batch."""
+        return self.config.node.scope.node.path if self.config.node.scope else self.config.node.path
+
+
+@jsii.implements(IAspect)
+class ServerlessQuotaGuard:
+    """Sums serverless max concurrency and endpoints per (account, region) across all stacks.
+
+    Apply it to the App. The sums span stacks and aspects have no end-of-traversal hook, so the
+    guard does all its work when it visits the root and ignores every other node.
+    """
+
+    def __init__(self, quotas: Mapping[AccountRegion, RegionQuota]) -> None:
+        self._quotas = dict(quotas)
+
+    def visit(self, node: IConstruct) -> None:
+        if node.node.scope is not None:
+            return
+        shares: dict[AccountRegion, list[_Share]] = defaultdict(list)
+        for config in node.node.find_all():
+            if not isinstance(config, sagemaker.CfnEndpointConfig):
+                continue
+            where = self._account_region(config)
+            for concurrency in self._serverless_concurrencies(config):
+                if where is not None and concurrency is not None:
+                    shares[where].append(_Share(config, concurrency))
+        for where, group in shares.items():
+            self._check(where, group)
+
+    @staticmethod
+    def _account_region(config: sagemaker.CfnEndpointConfig) -> AccountRegion | None:
+        stack = Stack.of(config)
+        if Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region):
+            Annotations.of(config).add_error(
+                f"{stack.stack_name} has no explicit account and region, so its serverless "
+                "quota cannot be checked; give the stack an env"
+            )
+            return None
+        return stack.account, stack.region
+
+    @staticmethod
+    def _serverless_concurrencies(config: sagemaker.CfnEndpointConfig) -> list[int | None]:
+        """One entry per serverless variant; None (after reporting an error) if unresolvable."""
+        variants = Stack.of(config).resolve(config.production_variants)
+        if not isinstance(variants, list):
+            Annotations.of(config).add_error(
+                "production variants are a token; the serverless quota cannot be checked"
+            )
+            return []
+        found: list[int | None] = []
+        for variant in variants:
+            serverless = variant.get("serverlessConfig") if isinstance(variant, dict) else None
+            if serverless is None:
+                continue
+            value = serverless.get("maxConcurrency") if isinstance(serverless, dict) else None
+            if isinstance(value, int):
+                found.append(value)
+            else:
+                Annotations.of(config).add_error(
+                    f"serverless max concurrency {value!r} cannot be resolved at synth time; "
+                    "the quota guard needs a literal number"
+                )
+                found.append(None)
+        return found
+
+    def _check(self, where: AccountRegion, shares: list[_Share]) -> None:
+        account, region = where
+        quota = self._quotas.get(where)
+        anchor = max(shares, key=lambda s: s.max_concurrency).config
+        if quota is None:
+            Annotations.of(anchor).add_error(
+                f"no serverless quota is declared for account {account} in {region}; "
+                "add the environment to model_registry/environments.yaml"
+            )
+            return
+        scope = f"environment {quota.declared_by} (account {account}, {region})"
+        total = sum(s.max_concurrency for s in shares)
+        ranked = sorted(shares, key=lambda s: (-s.max_concurrency, s.owner))
+        breakdown = ", ".join(f"{s.owner} {s.max_concurrency}" for s in ranked)
+        usage = (
+            f"serverless max concurrency in {scope} is {total} of a quota of {quota.concurrency} "
+            f"({CONCURRENCY_QUOTA_CODE}). Shares, largest first: {breakdown}"
+        )
+        if total > quota.concurrency:
+            Annotations.of(anchor).add_error(
+                f"{usage}. Lower max_concurrency in the registry or raise the quota "
+                "(concurrency_quota in model_registry/environments.yaml, after Service Quotas "
+                "has granted it)."
+            )
+        elif total >= quota.warning_ratio * quota.concurrency:
+            Annotations.of(anchor).add_warning_v2(
+                "animl:serverless-quota-near",
+                f"{usage}. That is {total / quota.concurrency:.0%}, at or above the "
+                f"{quota.warning_ratio:.0%} warning level.",
+            )
+        endpoints = len({s.config.node.path for s in shares})
+        if endpoints > quota.endpoints:
+            Annotations.of(anchor).add_error(
+                f"{endpoints} serverless endpoints in {scope}; the limit is {quota.endpoints} "
+                "per account and region (endpoint_quota in model_registry/environments.yaml)"
+            )

@@ -1,0 +1,36 @@
+"""SageMaker Serverless Inference limits that the registry enforces (see docs/limits in the README)."""
+
+MEMORY_MB_MIN = 1024
+MEMORY_MB_MAX = 6144
+MEMORY_MB_STEP = 1024
+
+MAX_CONCURRENCY_MIN = 1
+MAX_CONCURRENCY_MAX = 200
+
+ENDPOINTS_PER_REGION = 50
+
+# Service Quotas code L-96300102: total serverless concurrency per account and region.
+CONCURRENCY_QUOTA_CODE = "L-96300102"
+_CONCURRENCY_1000_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "eu-central-1",
+        "eu-west-1",
+    }
+)
+
+ENVIRONMENT_VARIABLES_MAX = 100
+ENVIRONMENT_VALUE_MAX_CHARS = 1024
+
+# SageMaker endpoint names: at most 63 characters.
+ENDPOINT_NAME_MAX_CHARS = 63
+
+
+def default_concurrency_quota(region: str) -> int:
+    """The default serverless concurrency quota of a region; new accounts may have less."""
+    return 1000 if region in _CONCURRENCY_1000_REGIONS else 500

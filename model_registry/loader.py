@@ -1,0 +1,203 @@
+"""Loads model files and the environments file, and reports every problem at once."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from model_registry.schema import EnvironmentsFile, EnvironmentSpec, ModelSpec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REGISTRY_DIR = REPO_ROOT / "model_registry"
+DEFAULT_CONTAINERS_DIR = REPO_ROOT / "containers"
+ENVIRONMENTS_FILE = "environments.yaml"
+MODELS_FOLDER = "models"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}" if self.field else f"{self.file}: {self.message}"
+
+
+class RegistryError(Exception):
+    """Every problem found in the registry; str() gives one line per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(dict.fromkeys(problems))
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"the model registry has {len(self.problems)} problem(s):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    models: dict[str, ModelSpec]
+    environments: tuple[EnvironmentSpec, ...]
+
+    def models_of(self, environment: EnvironmentSpec) -> list[ModelSpec]:
+        names = sorted(self.models) if environment.models == "all" else sorted(environment.models)
+        return [self.models[n] for n in names]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; a registry must not."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _display(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    shown = _display(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(shown, where, f"malformed YAML: {reason}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, "", "must be a YAML mapping of field: value"))
+        return None
+    return data
+
+
+def _pydantic_problems(shown: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for e in error.errors(include_url=False):
+        field = ".".join(str(part) for part in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif e["type"] == "missing":
+            message = "required field is missing"
+        elif e["type"] not in ("value_error", "assertion_error"):
+            message = f"{e['input']!r}: {message}"
+        problems.append(Problem(shown, field, message))
+    return problems
+
+
+def _point_at_classes_file(problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+    """Problems with classes read from classes_file name that file and line, not a list index."""
+    if "classes_file" not in data:
+        return problems
+    pointed = []
+    for p in problems:
+        parts = p.field.split(".")
+        if parts[0] == "classes" and len(parts) > 1 and parts[1].isdigit():
+            field = f"classes_file {data['classes_file']} line {int(parts[1]) + 1}"
+            p = Problem(p.file, field, p.message)
+        pointed.append(p)
+    return pointed
+
+
+def _load_models(models_dir: Path, containers_dir: Path, problems: list[Problem]) -> dict[str, ModelSpec]:
+    files = sorted([*models_dir.glob("*.yaml"), *models_dir.glob("*.yml")])
+    if not files:
+        problems.append(Problem(_display(models_dir), "", "no model files (*.yaml) found"))
+    models: dict[str, ModelSpec] = {}
+    origin: dict[str, str] = {}
+    for path in files:
+        shown = _display(path)
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        context = {"file_dir": path.parent, "containers_dir": containers_dir}
+        try:
+            spec = ModelSpec.model_validate(data, context=context)
+        except ValidationError as exc:
+            problems.extend(_point_at_classes_file(_pydantic_problems(shown, exc), data))
+            continue
+        if spec.name != path.name.split(".")[0]:
+            problems.append(
+                Problem(shown, "name", f"{spec.name!r} must match the file name {path.name!r}")
+            )
+        if spec.name in models:
+            problems.append(
+                Problem(shown, "name", f"duplicate model {spec.name!r}, also in {origin[spec.name]}")
+            )
+            continue
+        models[spec.name] = spec
+        origin[spec.name] = shown
+    return models
+
+
+def _load_environments(
+    path: Path, models: dict[str, ModelSpec], model_files: set[str], problems: list[Problem]
+) -> tuple[EnvironmentSpec, ...]:
+    shown = _display(path)
+    if not path.is_file():
+        problems.append(Problem(shown, "", "the environments file does not exist"))
+        return ()
+    data = _read_yaml(path, problems)
+    if data is None:
+        return ()
+    try:
+        environments = EnvironmentsFile.model_validate(data).environments
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(shown, exc))
+        return ()
+
+    owners: dict[tuple[str, str, str], str] = {}
+    names: dict[str, int] = defaultdict(int)
+    for i, env in enumerate(environments):
+        where = f"environments.{i}"
+        names[env.name] += 1
+        if names[env.name] == 2:
+            problems.append(Problem(shown, f"{where}.name", f"duplicate environment {env.name!r}"))
+        selected = () if env.models == "all" else env.models
+        for j, model in enumerate(selected):
+            if model not in model_files:
+                problems.append(
+                    Problem(shown, f"{where}.models.{j}", f"unknown model {model!r} (no models/{model}.yaml)")
+                )
+        for model in sorted(models) if env.models == "all" else selected:
+            key = (env.account, env.region, model)
+            if key in owners and owners[key] != env.name:
+                problems.append(
+                    Problem(
+                        shown,
+                        f"{where}.models",
+                        f"{model!r} is already deployed to {env.account}/{env.region} by "
+                        f"environment {owners[key]!r}; endpoint names would collide",
+                    )
+                )
+            owners.setdefault(key, env.name)
+    return environments
+
+
+def load_fleet(
+    registry_dir: Path = DEFAULT_REGISTRY_DIR, containers_dir: Path = DEFAULT_CONTAINERS_DIR
+) -> Fleet:
+    """Validates every model file and the environments file; raises RegistryError listing all problems."""
+    problems: list[Problem] = []
+    models_dir = registry_dir / MODELS_FOLDER
+    models = _load_models(models_dir, containers_dir, problems)
+    model_files = {p.name.split(".")[0] for p in models_dir.glob("*.y*ml")}
+    environments = _load_environments(registry_dir / ENVIRONMENTS_FILE, models, model_files, problems)
+    if problems:
+        raise RegistryError(problems)
+    return Fleet(models=models, environments=environments)

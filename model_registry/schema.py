@@ -1,0 +1,297 @@
+"""The pydantic v2 schema of one model file and of the environments file.
+
+Every limit of SageMaker Serverless Inference and every naming rule lives here, so that the
+constructs can trust what they receive. Paths in a file (classes_file, a local artifact) are
+resolved against that file's folder, which the loader passes in the validation context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from model_registry import limits
+
+EndpointKind = Literal["batch", "realtime"]
+ENDPOINT_KINDS: tuple[EndpointKind, ...] = ("batch", "realtime")
+
+# Lowercase words joined by single hyphens: legal in SageMaker names, SSM names and stack names.
+_NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ENV_VAR_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# "{region}" in an s3:// artifact stands for the environment's region: SageMaker reads model
+# artifacts only from a bucket in the endpoint's own region.
+REGION_PLACEHOLDER = "{region}"
+_S3_ARTIFACT_PATTERN = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$"
+)
+_MONGO_FORBIDDEN = (".", "$")
+# The longest endpoint suffix is "-realtime"; the endpoint name must stay within 63 characters.
+MODEL_NAME_MAX_CHARS = limits.ENDPOINT_NAME_MAX_CHARS - len("-realtime")
+
+
+def _check_name(value: str, max_chars: int) -> str:
+    if not _NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} must be lowercase letters and digits joined by single hyphens"
+        )
+    if len(value) > max_chars:
+        raise ValueError(f"{value!r} is {len(value)} characters; the limit is {max_chars}")
+    return value
+
+
+def _mongo_safe(value: str) -> str:
+    bad = [c for c in _MONGO_FORBIDDEN if c in value]
+    if bad:
+        scrubbed = value
+        for c in _MONGO_FORBIDDEN:
+            scrubbed = scrubbed.replace(c, "")
+        raise ValueError(
+            f"{value!r} contains {' and '.join(repr(c) for c in bad)}, which MongoDB keys "
+            f"cannot hold; use {scrubbed.strip()!r}"
+        )
+    if not value.strip() or value != value.strip():
+        raise ValueError(f"{value!r} must be non-empty with no leading or trailing spaces")
+    return value
+
+
+def _context_dir(info: ValidationInfo, key: str) -> Path:
+    if not info.context or key not in info.context:
+        raise ValueError(f"internal: validation context lacks {key!r}")
+    return Path(info.context[key])
+
+
+def _require_string(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"{value!r} must be a string; quote it in YAML")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassSpec(_Strict):
+    """One class the model predicts. `id` is the label the endpoint returns; `name` is for people."""
+
+    id: str
+    name: str
+
+    @field_validator("id", "name")
+    @classmethod
+    def _safe_for_mongodb(cls, v: str) -> str:
+        return _mongo_safe(v)
+
+
+def _class_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"id": value, "name": value}
+    return value
+
+
+class EndpointSpec(_Strict):
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None = None
+    environment: dict[str, Annotated[str, BeforeValidator(_require_string)]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _memory_in_steps(cls, v: int) -> int:
+        lo, hi, step = limits.MEMORY_MB_MIN, limits.MEMORY_MB_MAX, limits.MEMORY_MB_STEP
+        if not (lo <= v <= hi and v % step == 0):
+            raise ValueError(f"{v} must be {lo}..{hi} in steps of {step}")
+        return v
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _concurrency_in_range(cls, v: int) -> int:
+        lo, hi = limits.MAX_CONCURRENCY_MIN, limits.MAX_CONCURRENCY_MAX
+        if not lo <= v <= hi:
+            raise ValueError(f"{v} must be {lo}..{hi}")
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _environment_names(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) > limits.ENVIRONMENT_VARIABLES_MAX:
+            raise ValueError(
+                f"{len(v)} variables; SageMaker allows {limits.ENVIRONMENT_VARIABLES_MAX}"
+            )
+        for key, value in v.items():
+            if not _ENV_VAR_PATTERN.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+            if len(value) > limits.ENVIRONMENT_VALUE_MAX_CHARS:
+                raise ValueError(
+                    f"{key}: value is {len(value)} characters; "
+                    f"the limit is {limits.ENVIRONMENT_VALUE_MAX_CHARS}"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> EndpointSpec:
+        p = self.provisioned_concurrency
+        if p is not None and not 1 <= p <= self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency: {p} must be 1..max_concurrency ({self.max_concurrency})"
+            )
+        return self
+
+
+class EndpointsSpec(_Strict):
+    batch: EndpointSpec | None = None
+    realtime: EndpointSpec | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> EndpointsSpec:
+        if self.batch is None and self.realtime is None:
+            raise ValueError("declare at least one endpoint: batch and/or realtime")
+        return self
+
+    def items(self) -> list[tuple[EndpointKind, EndpointSpec]]:
+        """The declared endpoints in a fixed order."""
+        return [(k, spec) for k in ENDPOINT_KINDS if (spec := getattr(self, k)) is not None]
+
+
+class ModelSpec(_Strict):
+    name: str
+    version: Annotated[str, BeforeValidator(_require_string)] = Field(min_length=1)
+    description: str = Field(min_length=1)
+    family: Literal["detector", "crop-classifier", "speciesnet"]
+    architecture: str = Field(min_length=1)
+    container: str
+    artifact: str
+    input_size: int = Field(ge=32, le=4096)
+    classes: tuple[Annotated[ClassSpec, BeforeValidator(_class_shorthand)], ...] | None = None
+    classes_file: str | None = None
+    default_confidence_threshold: float = Field(ge=0.0, le=1.0)
+    endpoints: EndpointsSpec
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, MODEL_NAME_MAX_CHARS)
+
+    @field_validator("container")
+    @classmethod
+    def _container_exists(cls, v: str, info: ValidationInfo) -> str:
+        folder = _context_dir(info, "containers_dir") / v
+        if "/" in v or "\\" in v or v.startswith("."):
+            raise ValueError(f"{v!r} must be a folder name under containers/")
+        if not (folder / "Dockerfile").is_file():
+            raise ValueError(f"containers/{v}/Dockerfile does not exist")
+        return v
+
+    @field_validator("artifact")
+    @classmethod
+    def _artifact(cls, v: str, info: ValidationInfo) -> str:
+        if v.startswith("s3://"):
+            if not _S3_ARTIFACT_PATTERN.match(v.replace(REGION_PLACEHOLDER, "us-east-1")):
+                raise ValueError(
+                    f"{v!r} must be s3://<bucket>/<key>.tar.gz with a valid bucket name"
+                )
+            return v
+        if "://" in v:
+            raise ValueError(f"{v!r}: only s3:// URIs or local .tar.gz files are supported")
+        if not v.endswith(".tar.gz"):
+            raise ValueError(f"{v!r} must be a model.tar.gz archive")
+        path = _context_dir(info, "file_dir") / v
+        if not path.is_file():
+            raise ValueError(f"local artifact {v!r} does not exist (looked at {path})")
+        return str(path.resolve())
+
+    @field_validator("classes_file")
+    @classmethod
+    def _classes_file_exists(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        path = _context_dir(info, "file_dir") / v
+        if not path.is_file():
+            raise ValueError(f"{v!r} does not exist (looked at {path})")
+        return str(path.resolve())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_classes_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """Reads classes_file into `classes` (one label a line) so both forms validate alike."""
+        if not isinstance(data, dict) or "classes_file" not in data:
+            return data
+        if data.get("classes") is not None:
+            raise ValueError("give either classes or classes_file, not both")
+        path = _context_dir(info, "file_dir") / str(data["classes_file"])
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            data = {**data, "classes": [line.strip() for line in lines if line.strip()]}
+        return data
+
+    @model_validator(mode="after")
+    def _classes_given_and_unique(self) -> ModelSpec:
+        if not self.classes:
+            raise ValueError("classes: give at least one class, inline or in classes_file")
+        for attr in ("id", "name"):
+            counts = Counter(getattr(c, attr) for c in self.classes)
+            dupes = sorted(value for value, n in counts.items() if n > 1)
+            if dupes:
+                raise ValueError(f"classes: duplicate {attr}s {dupes}")
+        return self
+
+    @property
+    def class_ids(self) -> list[str]:
+        return [c.id for c in self.classes or ()]
+
+    def artifact_for(self, region: str) -> str:
+        """The artifact location for one region: an s3:// URI or an absolute local path."""
+        return self.artifact.replace(REGION_PLACEHOLDER, region)
+
+    @property
+    def artifact_is_local(self) -> bool:
+        return not self.artifact.startswith("s3://")
+
+
+class EnvironmentSpec(_Strict):
+    """A target account and region, the stages that share its endpoints, and its quotas."""
+
+    name: str
+    account: Annotated[str, BeforeValidator(_require_string)] = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    stages: tuple[str, ...] = Field(min_length=1)
+    models: Literal["all"] | tuple[str, ...]
+    concurrency_quota: int | None = Field(default=None, ge=1)
+    endpoint_quota: int = Field(default=limits.ENDPOINTS_PER_REGION, ge=1)
+    quota_warning_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
+    stack_shards: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, 40)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for stage in v:
+            _check_name(stage, 20)
+        if len(set(v)) != len(v):
+            raise ValueError(f"duplicate stages in {list(v)}")
+        return v
+
+    @property
+    def effective_concurrency_quota(self) -> int:
+        return self.concurrency_quota or limits.default_concurrency_quota(self.region)
+
+
+class EnvironmentsFile(_Strict):
+    environments: tuple[EnvironmentSpec, ...] = Field(min_length=1)

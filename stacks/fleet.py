@@ -1,0 +1,70 @@
+"""Composes the registry's environments into stacks and guards their quotas."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from aws_cdk import App, Aspects, Environment
+
+from animl_constructs.serverless_quota_guard import AccountRegion, RegionQuota, ServerlessQuotaGuard
+from model_registry.loader import Fleet
+from model_registry.schema import EnvironmentSpec, ModelSpec
+from stacks.model_endpoints_stack import ModelEndpointsStack
+
+
+def shard_of(model_name: str, shards: int) -> int:
+    """A model's stack depends only on its own name, so adding or removing others never moves it."""
+    digest = hashlib.sha256(model_name.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def stack_id(environment: EnvironmentSpec, shard: int) -> str:
+    return f"{environment.name}-endpoints-{shard:02d}"
+
+
+def add_environment(
+    app: App, environment: EnvironmentSpec, models: list[ModelSpec], containers_dir: Path
+) -> list[ModelEndpointsStack]:
+    """One stack per shard, every shard present even when empty (see ModelEndpointsStack)."""
+    by_shard: list[list[ModelSpec]] = [[] for _ in range(environment.stack_shards)]
+    for model in models:
+        by_shard[shard_of(model.name, environment.stack_shards)].append(model)
+    return [
+        ModelEndpointsStack(
+            app,
+            stack_id(environment, shard),
+            env=Environment(account=environment.account, region=environment.region),
+            models=shard_models,
+            stages=environment.stages,
+            containers_dir=containers_dir,
+            description=(
+                f"Animl serverless model endpoints, environment {environment.name}, "
+                f"shard {shard + 1} of {environment.stack_shards} (stages: "
+                f"{', '.join(environment.stages)})"
+            ),
+        )
+        for shard, shard_models in enumerate(by_shard)
+    ]
+
+
+def region_quotas(fleet: Fleet) -> dict[AccountRegion, RegionQuota]:
+    return {
+        (env.account, env.region): RegionQuota(
+            concurrency=env.effective_concurrency_quota,
+            endpoints=env.endpoint_quota,
+            warning_ratio=env.quota_warning_ratio,
+            declared_by=env.name,
+        )
+        for env in fleet.environments
+    }
+
+
+def add_fleet(app: App, fleet: Fleet, containers_dir: Path) -> dict[str, list[ModelEndpointsStack]]:
+    """Adds every environment's stacks and the quota guard; returns the stacks by environment."""
+    stacks = {
+        env.name: add_environment(app, env, fleet.models_of(env), containers_dir)
+        for env in fleet.environments
+    }
+    Aspects.of(app).add(ServerlessQuotaGuard(region_quotas(fleet)))
+    return stacks

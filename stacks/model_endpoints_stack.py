@@ -1,0 +1,41 @@
+"""A stack that holds the serverless endpoints of a group of models for one environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import Environment, Stack
+from constructs import Construct
+
+from animl_constructs.serverless_model_endpoint import (
+    ServerlessModelEndpoint,
+    ServerlessModelEndpointProps,
+)
+from model_registry.schema import ModelSpec
+
+
+class ModelEndpointsStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        env: Environment,
+        models: Sequence[ModelSpec],
+        stages: Sequence[str],
+        containers_dir: Path,
+        description: str,
+    ) -> None:
+        # No CDKMetadata resource: a shard whose models are all removed must synthesize an empty
+        # template, which `cdk deploy` then deletes instead of keeping orphaned endpoints.
+        super().__init__(scope, id_, env=env, description=description, analytics_reporting=False)
+        self.endpoints: list[ServerlessModelEndpoint] = []
+        for model in models:
+            for kind, _ in model.endpoints.items():
+                props = ServerlessModelEndpointProps(
+                    model=model, kind=kind, stages=tuple(stages), containers_dir=containers_dir
+                )
+                self.endpoints.append(
+                    ServerlessModelEndpoint(self, f"{model.name}-{kind}", props=props)
+                )
