@@ -11,7 +11,12 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from model_registry.loader import DEFAULT_CONTAINERS_DIR, DEFAULT_REGISTRY_DIR, RegistryError, load_fleet
+from model_registry.loader import (
+    DEFAULT_CONTAINERS_DIR,
+    DEFAULT_REGISTRY_DIR,
+    RegistryError,
+    load_fleet,
+)
 from stacks.fleet import add_fleet
 
 

@@ -138,7 +138,9 @@ class ServerlessModelEndpoint(Construct):
             bucket, key = location.removeprefix("s3://").split("/", 1)
             object_arn = f"arn:{Stack.of(self).partition}:s3:::{bucket}/{key}"
             url = location
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn])
+        )
         return url
 
     def _grant_own_logs(self, stack: Stack) -> None:

@@ -33,8 +33,13 @@ class _Share:
 
     @property
     def owner(self) -> str:
-        """The path of the construct that owns the config, e.g. animl-endpoints-01/mirav2-batch."""
-        return self.config.node.scope.node.path if self.config.node.scope else self.config.node.path
+        """The construct that owns the config, e.g. animl-endpoints-01/mirav2-batch."""
+        scope = self.config.node.scope
+        return (
+            scope.node.path
+            if scope is not None and not Stack.is_stack(scope)
+            else self.config.node.path
+        )
 
 
 @jsii.implements(IAspect)

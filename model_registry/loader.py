@@ -27,7 +27,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}" if self.field else f"{self.file}: {self.message}"
+        return (
+            f"{self.file}: {self.field}: {self.message}"
+            if self.field
+            else f"{self.file}: {self.message}"
+        )
 
 
 class RegistryError(Exception):
@@ -114,7 +118,9 @@ def _point_at_classes_file(problems: list[Problem], data: dict[str, Any]) -> lis
     return pointed
 
 
-def _load_models(models_dir: Path, containers_dir: Path, problems: list[Problem]) -> dict[str, ModelSpec]:
+def _load_models(
+    models_dir: Path, containers_dir: Path, problems: list[Problem]
+) -> dict[str, ModelSpec]:
     files = sorted([*models_dir.glob("*.yaml"), *models_dir.glob("*.yml")])
     if not files:
         problems.append(Problem(_display(models_dir), "", "no model files (*.yaml) found"))
@@ -137,7 +143,9 @@ def _load_models(models_dir: Path, containers_dir: Path, problems: list[Problem]
             )
         if spec.name in models:
             problems.append(
-                Problem(shown, "name", f"duplicate model {spec.name!r}, also in {origin[spec.name]}")
+                Problem(
+                    shown, "name", f"duplicate model {spec.name!r}, also in {origin[spec.name]}"
+                )
             )
             continue
         models[spec.name] = spec
@@ -163,8 +171,21 @@ def _load_environments(
 
     owners: dict[tuple[str, str, str], str] = {}
     names: dict[str, int] = defaultdict(int)
+    quotas: dict[tuple[str, str], tuple[EnvironmentSpec, tuple[int, int, float]]] = {}
     for i, env in enumerate(environments):
         where = f"environments.{i}"
+        quota = (env.effective_concurrency_quota, env.endpoint_quota, env.quota_warning_ratio)
+        first, first_quota = quotas.setdefault((env.account, env.region), (env, quota))
+        if quota != first_quota:
+            problems.append(
+                Problem(
+                    shown,
+                    where,
+                    f"shares account {env.account} in {env.region} with environment "
+                    f"{first.name!r} but declares other quotas (concurrency_quota, endpoint_quota, "
+                    "quota_warning_ratio); one account and region has one set of quotas",
+                )
+            )
         names[env.name] += 1
         if names[env.name] == 2:
             problems.append(Problem(shown, f"{where}.name", f"duplicate environment {env.name!r}"))
@@ -172,7 +193,11 @@ def _load_environments(
         for j, model in enumerate(selected):
             if model not in model_files:
                 problems.append(
-                    Problem(shown, f"{where}.models.{j}", f"unknown model {model!r} (no models/{model}.yaml)")
+                    Problem(
+                        shown,
+                        f"{where}.models.{j}",
+                        f"unknown model {model!r} (no models/{model}.yaml)",
+                    )
                 )
         for model in sorted(models) if env.models == "all" else selected:
             key = (env.account, env.region, model)
@@ -197,7 +222,9 @@ def load_fleet(
     models_dir = registry_dir / MODELS_FOLDER
     models = _load_models(models_dir, containers_dir, problems)
     model_files = {p.name.split(".")[0] for p in models_dir.glob("*.y*ml")}
-    environments = _load_environments(registry_dir / ENVIRONMENTS_FILE, models, model_files, problems)
+    environments = _load_environments(
+        registry_dir / ENVIRONMENTS_FILE, models, model_files, problems
+    )
     if problems:
         raise RegistryError(problems)
     return Fleet(models=models, environments=environments)

@@ -43,9 +43,7 @@ MODEL_NAME_MAX_CHARS = limits.ENDPOINT_NAME_MAX_CHARS - len("-realtime")
 
 def _check_name(value: str, max_chars: int) -> str:
     if not _NAME_PATTERN.match(value):
-        raise ValueError(
-            f"{value!r} must be lowercase letters and digits joined by single hyphens"
-        )
+        raise ValueError(f"{value!r} must be lowercase letters and digits joined by single hyphens")
     if len(value) > max_chars:
         raise ValueError(f"{value!r} is {len(value)} characters; the limit is {max_chars}")
     return value

@@ -1,0 +1,45 @@
+# One target per README command; CI calls the same targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: setup setup-dev synth test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(BIN)/python node_modules/.bin/cdk
+	$(BIN)/pip install --quiet -r requirements.txt
+
+setup-dev: setup
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+## The main job: synthesize every environment with cdk-nag and the quota guard.
+synth: setup
+	npx --no-install cdk synth --quiet
+
+## Lint, then the whole test suite.
+test: setup-dev lint
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup-dev
+	$(BIN)/python benchmarks/synth_time.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from model_registry.loader import DEFAULT_REGISTRY_DIR
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RegistryCopy:
+    """A writable copy of the real registry, for tests that break or grow it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.models = root / "models"
+
+    def model(self, name: str) -> dict:
+        return yaml.safe_load((self.models / f"{name}.yaml").read_text())
+
+    def write_model(self, name: str, data: dict, file_name: str | None = None) -> Path:
+        path = self.models / (file_name or f"{name}.yaml")
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def edit_model(self, name: str, edit: Callable[[dict], None]) -> Path:
+        data = self.model(name)
+        edit(data)
+        return self.write_model(name, data)
+
+    def environments(self) -> dict:
+        return yaml.safe_load((self.root / "environments.yaml").read_text())
+
+    def write_environments(self, data: dict) -> None:
+        (self.root / "environments.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> RegistryCopy:
+    root = tmp_path / "model_registry"
+    shutil.copytree(
+        DEFAULT_REGISTRY_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )
+    return RegistryCopy(root)

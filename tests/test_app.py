@@ -1,0 +1,174 @@
+"""The real app through the real CDK CLI: nag on, quota guard on, no credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+ANIML_ENDPOINTS = {
+    "megadetector-v5a": ("batch", "realtime"),
+    "megadetector-v5b": ("batch", "realtime"),
+    "megadetector-v1000-0-0-redwood": ("batch", "realtime"),
+    "mirav2": ("batch", "realtime"),
+    "nzdoc": ("batch",),
+    "sdzwa-southwestv3": ("batch", "realtime"),
+    "sdzwa-andesv1": ("batch",),
+    "deepfaune-ne": ("batch",),
+    "speciesnetv401a": ("batch", "realtime"),
+    "ircv2": ("batch",),
+    "camera-trap-vehicle-classifier": ("batch",),
+    "alitav3": ("batch",),
+    "nzi-adsv1": ("batch", "realtime"),
+}
+
+
+def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
+    """`npx cdk synth` as an ops engineer runs it, with AWS credentials and endpoints unset."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
+    for item in context:
+        args += ["--context", item]
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def templates(outdir: Path) -> dict[str, dict]:
+    return {
+        p.name.removesuffix(".template.json"): json.loads(p.read_text())
+        for p in outdir.glob("*.template.json")
+    }
+
+
+def resources_of_type(stacks: dict[str, dict], prefix: str, resource_type: str) -> dict[str, dict]:
+    return {
+        logical_id: resource
+        for name, template in stacks.items()
+        if name.startswith(prefix)
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == resource_type
+    }
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    result = cdk_synth(outdir)
+    return result, templates(outdir)
+
+
+def test_the_real_app_synthesizes_with_nag_and_the_quota_guard(synthesized):
+    result, stacks = synthesized
+    assert result.returncode == 0, result.stderr
+    assert sorted(stacks) == [
+        "animl-endpoints-00",
+        "animl-endpoints-01",
+        "animl-endpoints-02",
+        "animl-endpoints-03",
+        "partner-example-endpoints-00",
+    ]
+    assert "ValidationFailed" not in result.stderr
+    # 940 of 1000 is above the 90% warning level: the guard says so without failing synthesis.
+    assert "is 940 of a quota of 1000" in result.stderr
+
+
+def test_the_40_animl_ssm_parameters_name_their_endpoints(synthesized):
+    _, stacks = synthesized
+    parameters = resources_of_type(stacks, "animl-", "AWS::SSM::Parameter")
+    endpoints = resources_of_type(stacks, "animl-", "AWS::SageMaker::Endpoint")
+    expected = {
+        f"/ml/{model}-{kind}-endpoint-{stage}": f"{model}-{kind}"
+        for model, kinds in ANIML_ENDPOINTS.items()
+        for kind in kinds
+        for stage in ("dev", "prod")
+    }
+    assert len(expected) == 40
+    named = {
+        p["Properties"]["Name"]: endpoints[p["Properties"]["Value"]["Fn::GetAtt"][0]]["Properties"][
+            "EndpointName"
+        ]
+        for p in parameters.values()
+    }
+    assert named == expected
+
+
+def test_endpoint_configs_match_the_registry_concurrency(synthesized):
+    _, stacks = synthesized
+    configs = resources_of_type(stacks, "animl-", "AWS::SageMaker::EndpointConfig")
+    serverless = [
+        c["Properties"]["ProductionVariants"][0]["ServerlessConfig"] for c in configs.values()
+    ]
+    assert len(serverless) == 20
+    assert sum(s["MaxConcurrency"] for s in serverless) == 940
+    assert {s["MemorySizeInMB"] for s in serverless} == {6144}
+
+
+def test_partner_environment_has_only_its_models_and_prod_parameters(synthesized):
+    _, stacks = synthesized
+    (partner,) = [t for name, t in stacks.items() if name.startswith("partner-example-")]
+    names = sorted(
+        r["Properties"]["Name"]
+        for r in partner["Resources"].values()
+        if r["Type"] == "AWS::SSM::Parameter"
+    )
+    assert names == [
+        "/ml/deepfaune-ne-batch-endpoint-prod",
+        "/ml/megadetector-v5a-batch-endpoint-prod",
+        "/ml/megadetector-v5a-realtime-endpoint-prod",
+        "/ml/mirav2-batch-endpoint-prod",
+        "/ml/mirav2-realtime-endpoint-prod",
+    ]
+    urls = [
+        r["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+        for r in partner["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::Model"
+    ]
+    assert len(urls) == 5
+    assert all(u.startswith("s3://animl-model-zoo-ca-central-1/") for u in urls)
+
+
+def test_endpoint_logical_ids_are_stable(synthesized):
+    """A renamed logical ID replaces the endpoint; this list changes only with intent."""
+    _, stacks = synthesized
+    expected = json.loads((Path(__file__).parent / "endpoint_logical_ids.json").read_text())
+    actual = {
+        resource["Properties"]["EndpointName"]: f"{name}/{logical_id}"
+        for name, template in stacks.items()
+        if name.startswith("animl-")
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SageMaker::Endpoint"
+    }
+    assert actual == expected
+
+
+def test_one_more_80_concurrency_endpoint_fails_synthesis_and_leaves_no_assembly(
+    registry, tmp_path
+):
+    extra = registry.model("nzdoc") | {"name": "nzdoc-extra"}
+    registry.write_model("nzdoc-extra", extra)
+    outdir = tmp_path / "cdk.out"
+    result = cdk_synth(outdir, f"registry={registry.root}")
+    assert result.returncode != 0
+    assert "is 1020 of a quota of 1000 (L-96300102)" in result.stderr
+    assert "Shares, largest first: " in result.stderr
+    assert not (outdir / "manifest.json").exists()
+
+
+def test_a_bad_registry_fails_with_one_line_per_problem_and_no_traceback(registry, tmp_path):
+    registry.edit_model("mirav2", lambda d: d["endpoints"]["batch"].update(memory_mb=5000))
+    result = cdk_synth(tmp_path / "cdk.out", f"registry={registry.root}")
+    assert result.returncode != 0
+    assert (
+        f"{registry.models / 'mirav2.yaml'}: endpoints.batch.memory_mb: 5000 must be 1024..6144 in steps of 1024"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "cdk.out" / "manifest.json").exists()

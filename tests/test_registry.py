@@ -1,0 +1,398 @@
+"""The registry schema and loader: the real registry, and one broken file per rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from model_registry.loader import RegistryError, load_fleet
+from model_registry.schema import ModelSpec
+
+ANIML_MODELS = {
+    "megadetector-v5a": {"realtime", "batch"},
+    "megadetector-v5b": {"realtime", "batch"},
+    "megadetector-v1000-0-0-redwood": {"realtime", "batch"},
+    "mirav2": {"realtime", "batch"},
+    "nzdoc": {"batch"},
+    "sdzwa-southwestv3": {"realtime", "batch"},
+    "sdzwa-andesv1": {"batch"},
+    "deepfaune-ne": {"batch"},
+    "speciesnetv401a": {"realtime", "batch"},
+    "ircv2": {"batch"},
+    "camera-trap-vehicle-classifier": {"batch"},
+    "alitav3": {"batch"},
+    "nzi-adsv1": {"realtime", "batch"},
+}
+
+
+def problems_of(registry_root: Path) -> list[str]:
+    with pytest.raises(RegistryError) as caught:
+        load_fleet(registry_root)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_real_registry_describes_the_animl_fleet():
+    fleet = load_fleet()
+    assert {name: {k for k, _ in m.endpoints.items()} for name, m in fleet.models.items()} == (
+        ANIML_MODELS
+    )
+    animl = next(e for e in fleet.environments if e.name == "animl")
+    assert (animl.region, animl.stages, animl.effective_concurrency_quota) == (
+        "us-west-2",
+        ("dev", "prod"),
+        1000,
+    )
+    endpoints = [s for m in fleet.models_of(animl) for _, s in m.endpoints.items()]
+    assert len(endpoints) == 20
+    assert sum(s.max_concurrency for s in endpoints) == 940
+    assert {s.memory_mb for s in endpoints} == {6144}
+
+
+def test_partner_environment_is_a_subset_in_another_region_with_that_regions_default_quota():
+    fleet = load_fleet()
+    partner = next(e for e in fleet.environments if e.name == "partner-example")
+    assert partner.region != "us-west-2"
+    assert partner.concurrency_quota is None
+    assert partner.effective_concurrency_quota == 500
+    assert set(partner.models) < set(fleet.models)
+
+
+def test_classes_file_and_inline_classes_both_load():
+    fleet = load_fleet()
+    deepfaune = fleet.models["deepfaune-ne"]
+    assert len(deepfaune.class_ids) == 24
+    assert "Bird sp" in deepfaune.class_ids
+    md = fleet.models["megadetector-v5a"]
+    assert [(c.id, c.name) for c in md.classes] == [
+        ("1", "animal"),
+        ("2", "person"),
+        ("3", "vehicle"),
+    ]
+    assert len(fleet.models["nzi-adsv1"].class_ids) == 17
+
+
+def test_region_placeholder_resolves_per_environment():
+    spec = load_fleet().models["mirav2"]
+    assert (
+        spec.artifact_for("ca-central-1")
+        == "s3://animl-model-zoo-ca-central-1/mirav2/2.0/model.tar.gz"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("memory_mb", 5000, "endpoints.batch.memory_mb: 5000 must be 1024..6144 in steps of 1024"),
+        ("memory_mb", 7168, "endpoints.batch.memory_mb: 7168 must be 1024..6144 in steps of 1024"),
+        ("memory_mb", 0, "endpoints.batch.memory_mb: 0 must be 1024..6144 in steps of 1024"),
+        ("max_concurrency", 0, "endpoints.batch.max_concurrency: 0 must be 1..200"),
+        ("max_concurrency", 201, "endpoints.batch.max_concurrency: 201 must be 1..200"),
+        (
+            "max_concurrency",
+            "many",
+            "endpoints.batch.max_concurrency: 'many': Input should be a valid integer",
+        ),
+        (
+            "provisioned_concurrency",
+            81,
+            "endpoints.batch: provisioned_concurrency: 81 must be 1..max_concurrency (80)",
+        ),
+        (
+            "provisioned_concurrency",
+            0,
+            "endpoints.batch: provisioned_concurrency: 0 must be 1..max_concurrency (80)",
+        ),
+        (
+            "environment",
+            {"OMP_NUM_THREADS": 2},
+            "endpoints.batch.environment.OMP_NUM_THREADS: 2 must be a string; quote it in YAML",
+        ),
+        (
+            "environment",
+            {"1BAD": "x"},
+            "endpoints.batch.environment: '1BAD' is not a valid environment variable name",
+        ),
+        (
+            "environment",
+            {"LONG": "x" * 1025},
+            "endpoints.batch.environment: LONG: value is 1025 characters; the limit is 1024",
+        ),
+        ("colour", "red", "endpoints.batch.colour: unknown key"),
+    ],
+)
+def test_endpoint_rules_name_file_and_field(registry, field, value, message):
+    registry.edit_model("mirav2", lambda d: d["endpoints"]["batch"].__setitem__(field, value))
+    problems = problems_of(registry.root)
+    assert any(
+        p.startswith(str(registry.models / "mirav2.yaml")) and message in p for p in problems
+    ), problems
+
+
+def test_valid_provisioned_concurrency_and_environment_load(registry):
+    def edit(d):
+        d["endpoints"]["batch"].update(
+            provisioned_concurrency=80, environment={"OMP_NUM_THREADS": "2"}
+        )
+
+    registry.edit_model("mirav2", edit)
+    batch = load_fleet(registry.root).models["mirav2"].endpoints.batch
+    assert (batch.provisioned_concurrency, dict(batch.environment)) == (
+        80,
+        {"OMP_NUM_THREADS": "2"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("endpoints"), "endpoints: required field is missing"),
+        (
+            lambda d: d.update(endpoints={}),
+            "endpoints: declare at least one endpoint: batch and/or realtime",
+        ),
+        (lambda d: d.update(endpoints={"streaming": {}}), "endpoints.streaming: unknown key"),
+        (lambda d: d.update(owner="ops"), "owner: unknown key"),
+        (
+            lambda d: d.update(name="MiraV2"),
+            "name: 'MiraV2' must be lowercase letters and digits joined by single hyphens",
+        ),
+        (
+            lambda d: d.update(name="mira--v2"),
+            "name: 'mira--v2' must be lowercase letters and digits joined by single hyphens",
+        ),
+        (lambda d: d.update(name="mira"), "name: 'mira' must match the file name 'mirav2.yaml'"),
+        (lambda d: d.update(version=2.0), "version: 2.0 must be a string; quote it in YAML"),
+        (
+            lambda d: d.update(family="segmenter"),
+            "family: 'segmenter': Input should be 'detector', 'crop-classifier' or 'speciesnet'",
+        ),
+        (
+            lambda d: d.update(container="missing"),
+            "container: containers/missing/Dockerfile does not exist",
+        ),
+        (
+            lambda d: d.update(container="../containers"),
+            "container: '../containers' must be a folder name under containers/",
+        ),
+        (
+            lambda d: d.update(artifact="s3://Bad_Bucket/model.tar.gz"),
+            "artifact: 's3://Bad_Bucket/model.tar.gz' must be s3://<bucket>/<key>.tar.gz with a valid bucket name",
+        ),
+        (
+            lambda d: d.update(artifact="s3://animl-models/model.zip"),
+            "must be s3://<bucket>/<key>.tar.gz",
+        ),
+        (
+            lambda d: d.update(artifact="https://example.com/model.tar.gz"),
+            "only s3:// URIs or local .tar.gz files are supported",
+        ),
+        (
+            lambda d: d.update(artifact="weights/model.tar.gz"),
+            "artifact: local artifact 'weights/model.tar.gz' does not exist",
+        ),
+        (
+            lambda d: d.update(artifact="weights/model.onnx"),
+            "artifact: 'weights/model.onnx' must be a model.tar.gz archive",
+        ),
+        (
+            lambda d: d.update(input_size=8),
+            "input_size: 8: Input should be greater than or equal to 32",
+        ),
+        (
+            lambda d: d.update(default_confidence_threshold=1.5),
+            "default_confidence_threshold: 1.5: Input should be less than or equal to 1",
+        ),
+        (
+            lambda d: d.update(classes=[]),
+            "classes: give at least one class, inline or in classes_file",
+        ),
+        (lambda d: d.update(classes=["fox", "fox"]), "classes: duplicate ids ['fox']"),
+        (
+            lambda d: d.update(classes=["Bird sp."]),
+            "classes.0.id: 'Bird sp.' contains '.', which MongoDB keys cannot hold; use 'Bird sp'",
+        ),
+        (
+            lambda d: d.update(classes=["$fox"]),
+            "classes.0.id: '$fox' contains '$', which MongoDB keys cannot hold; use 'fox'",
+        ),
+        (
+            lambda d: d.update(classes=[" fox"]),
+            "classes.0.id: ' fox' must be non-empty with no leading or trailing spaces",
+        ),
+        (
+            lambda d: d.update(classes_file="nope.txt"),
+            "give either classes or classes_file, not both",
+        ),
+        (
+            lambda d: (d.pop("classes"), d.update(classes_file="nope.txt")),
+            "classes_file: 'nope.txt' does not exist",
+        ),
+    ],
+)
+def test_model_rules_name_file_and_field(registry, edit, message):
+    path = registry.edit_model("mirav2", edit)
+    problems = problems_of(registry.root)
+    assert any(p.startswith(f"{path}: ") and message in p for p in problems), problems
+
+
+def test_model_name_longer_than_an_endpoint_name_allows_is_rejected(registry):
+    name = "m" * 55
+    data = registry.model("mirav2") | {"name": name}
+    registry.write_model(name, data)
+    assert any("is 55 characters; the limit is 54" in p for p in problems_of(registry.root))
+
+
+def test_bad_class_in_a_classes_file_names_the_line(registry):
+    classes = registry.root / "classes" / "deepfaune-ne.txt"
+    classes.write_text(classes.read_text().replace("Bird sp\n", "Bird sp.\n"))
+    problems = problems_of(registry.root)
+    assert any(
+        "deepfaune-ne.yaml: classes_file ../classes/deepfaune-ne.txt line 4: 'Bird sp.' contains '.'"
+        in p
+        for p in problems
+    ), problems
+
+
+def test_local_artifact_is_resolved_next_to_the_model_file(registry):
+    (registry.models / "artifacts").mkdir()
+    (registry.models / "artifacts" / "mirav2.tar.gz").write_bytes(b"\x1f\x8b")
+    registry.edit_model("mirav2", lambda d: d.update(artifact="artifacts/mirav2.tar.gz"))
+    spec = load_fleet(registry.root).models["mirav2"]
+    assert spec.artifact_is_local
+    assert spec.artifact_for("us-west-2") == str(
+        (registry.models / "artifacts" / "mirav2.tar.gz").resolve()
+    )
+
+
+def test_malformed_yaml_names_file_line_and_column(registry):
+    path = registry.models / "mirav2.yaml"
+    path.write_text("name: mirav2\n  endpoints: [\n")
+    problems = problems_of(registry.root)
+    assert any(
+        re.match(rf"{re.escape(str(path))}: line 2, column \d+: malformed YAML: ", p)
+        for p in problems
+    ), problems
+
+
+def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(registry):
+    path = registry.models / "mirav2.yaml"
+    text = path.read_text()
+    path.write_text(text + "input_size: 300\n")
+    line = len(text.splitlines()) + 1
+    assert (
+        f"{path}: line {line}, column 1: malformed YAML: duplicate key 'input_size'"
+        in problems_of(registry.root)
+    )
+
+
+def test_a_file_that_is_not_a_mapping_is_rejected(registry):
+    path = registry.models / "mirav2.yaml"
+    path.write_text("- just\n- a list\n")
+    assert f"{path}: must be a YAML mapping of field: value" in problems_of(registry.root)
+
+
+def test_duplicate_model_names_are_rejected(registry):
+    registry.write_model("mirav2", registry.model("mirav2"), file_name="mirav2.yml")
+    problems = problems_of(registry.root)
+    assert any("name: duplicate model 'mirav2', also in" in p for p in problems), problems
+
+
+def test_empty_models_folder_is_rejected(registry):
+    for path in registry.models.glob("*.yaml"):
+        path.unlink()
+    assert any("no model files (*.yaml) found" in p for p in problems_of(registry.root))
+
+
+def test_all_problems_are_reported_at_once(registry):
+    registry.edit_model("mirav2", lambda d: d["endpoints"]["batch"].update(memory_mb=5000))
+    registry.edit_model("ircv2", lambda d: d.update(container="missing"))
+    (registry.models / "broken.yaml").write_text("name: [\n")
+    problems = problems_of(registry.root)
+    assert len(problems) == 3
+    assert [Path(p.split(":")[0]).name for p in problems] == [
+        "broken.yaml",
+        "ircv2.yaml",
+        "mirav2.yaml",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda e: e[0].update(account=123456789012),
+            "environments.0.account: 123456789012 must be a string; quote it in YAML",
+        ),
+        (
+            lambda e: e[0].update(account="12345"),
+            "environments.0.account: '12345': String should match pattern",
+        ),
+        (
+            lambda e: e[0].update(region="mars-1"),
+            "environments.0.region: 'mars-1': String should match pattern",
+        ),
+        (
+            lambda e: e[0].update(stages=["dev", "dev"]),
+            "environments.0.stages: duplicate stages in ['dev', 'dev']",
+        ),
+        (
+            lambda e: e[0].update(stages=[]),
+            "environments.0.stages: []: Tuple should have at least 1 item",
+        ),
+        (
+            lambda e: e[0].update(models=["mirav2", "ghost"]),
+            "environments.0.models.1: unknown model 'ghost' (no models/ghost.yaml)",
+        ),
+        (
+            lambda e: e[0].update(concurrency_quota=0),
+            "environments.0.concurrency_quota: 0: Input should be greater than or equal to 1",
+        ),
+        (
+            lambda e: e[0].update(quota_warning_ratio=1.5),
+            "environments.0.quota_warning_ratio: 1.5: Input should be less than or equal to 1",
+        ),
+        (lambda e: e[0].update(shards=4), "environments.0.shards: unknown key"),
+        (lambda e: e.append(dict(e[0])), "environments.2.name: duplicate environment 'animl'"),
+        (
+            lambda e: e.append(
+                dict(e[1], name="second", account=e[0]["account"], region=e[0]["region"])
+            ),
+            "environments.2.models: 'megadetector-v5a' is already deployed to 123456789012/us-west-2 by environment 'animl'",
+        ),
+        (
+            lambda e: e.append(
+                dict(
+                    e[1],
+                    name="second",
+                    account=e[0]["account"],
+                    region=e[0]["region"],
+                    models=[],
+                    concurrency_quota=900,
+                )
+            ),
+            "environments.2: shares account 123456789012 in us-west-2 with environment 'animl' but declares other quotas",
+        ),
+    ],
+)
+def test_environment_rules_name_file_and_field(registry, edit, message):
+    data = registry.environments()
+    edit(data["environments"])
+    registry.write_environments(data)
+    problems = problems_of(registry.root)
+    assert any(
+        p.startswith(f"{registry.root / 'environments.yaml'}: ") and message in p for p in problems
+    ), problems
+
+
+def test_missing_environments_file_is_reported(registry):
+    (registry.root / "environments.yaml").unlink()
+    assert any("the environments file does not exist" in p for p in problems_of(registry.root))
+
+
+def test_model_spec_is_immutable():
+    spec = load_fleet().models["mirav2"]
+    with pytest.raises(ValueError, match="frozen"):
+        spec.name = "other"  # type: ignore[misc]
+    assert isinstance(spec, ModelSpec)

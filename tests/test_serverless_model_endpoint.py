@@ -1,0 +1,276 @@
+"""ServerlessModelEndpoint in a bare stack: its resources, their wiring and least privilege."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+
+from animl_constructs.serverless_model_endpoint import (
+    ServerlessModelEndpoint,
+    ServerlessModelEndpointProps,
+)
+from model_registry.loader import DEFAULT_CONTAINERS_DIR, load_fleet
+from model_registry.schema import EndpointKind, ModelSpec
+
+ACCOUNT, REGION = "111122223333", "us-west-2"
+
+
+def synth(
+    model: ModelSpec, kind: EndpointKind = "batch", stages=("dev", "prod")
+) -> tuple[ServerlessModelEndpoint, Template]:
+    stack = cdk.Stack(cdk.App(), "Test", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    props = ServerlessModelEndpointProps(
+        model=model, kind=kind, stages=stages, containers_dir=DEFAULT_CONTAINERS_DIR
+    )
+    endpoint = ServerlessModelEndpoint(stack, f"{model.name}-{kind}", props=props)
+    return endpoint, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def mirav2() -> ModelSpec:
+    return load_fleet().models["mirav2"]
+
+
+@pytest.fixture(scope="module")
+def mirav2_batch(mirav2) -> tuple[ServerlessModelEndpoint, Template]:
+    return synth(mirav2)
+
+
+def test_one_of_each_resource_and_a_parameter_per_stage(mirav2_batch):
+    _, template = mirav2_batch
+    for resource_type, count in {
+        "AWS::SageMaker::Model": 1,
+        "AWS::SageMaker::EndpointConfig": 1,
+        "AWS::SageMaker::Endpoint": 1,
+        "AWS::SSM::Parameter": 2,
+        "AWS::IAM::Role": 1,
+        "AWS::IAM::Policy": 1,
+    }.items():
+        template.resource_count_is(resource_type, count)
+    assert len(template.to_json()["Resources"]) == 7
+
+
+def test_endpoint_config_is_serverless_with_the_registry_values(mirav2_batch):
+    endpoint, template = mirav2_batch
+    model_id = cdk.Stack.of(endpoint).get_logical_id(endpoint.model)
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": {"Fn::GetAtt": [model_id, "ModelName"]},
+                    "ServerlessConfig": {
+                        "MaxConcurrency": 80,
+                        "MemorySizeInMB": 6144,
+                        "ProvisionedConcurrency": Match.absent(),
+                    },
+                    "InstanceType": Match.absent(),
+                }
+            ],
+            # Generated name: a changed config is a new resource that the endpoint switches to.
+            "EndpointConfigName": Match.absent(),
+            "KmsKeyId": Match.absent(),
+        },
+    )
+
+
+def test_endpoint_has_a_stable_name_and_points_at_the_config(mirav2_batch):
+    endpoint, template = mirav2_batch
+    config_id = cdk.Stack.of(endpoint).get_logical_id(endpoint.endpoint_config)
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "EndpointName": "mirav2-batch",
+            "EndpointConfigName": {"Fn::GetAtt": [config_id, "EndpointConfigName"]},
+        },
+    )
+    assert (
+        cdk.Stack.of(endpoint).get_logical_id(endpoint.endpoint).startswith("mirav2batchEndpoint")
+    )
+
+
+def test_ssm_parameters_name_the_endpoint_for_each_stage(mirav2_batch):
+    endpoint, template = mirav2_batch
+    endpoint_id = cdk.Stack.of(endpoint).get_logical_id(endpoint.endpoint)
+    for stage in ("dev", "prod"):
+        template.has_resource_properties(
+            "AWS::SSM::Parameter",
+            {
+                "Name": f"/ml/mirav2-batch-endpoint-{stage}",
+                "Type": "String",
+                "Value": {"Fn::GetAtt": [endpoint_id, "EndpointName"]},
+            },
+        )
+    assert set(endpoint.parameters) == {"dev", "prod"}
+
+
+def test_model_runs_the_image_asset_on_the_regional_artifact(mirav2_batch):
+    endpoint, template = mirav2_batch
+    image = Capture()
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "ExecutionRoleArn": {
+                "Fn::GetAtt": [
+                    cdk.Stack.of(endpoint).get_logical_id(endpoint.role.node.default_child),
+                    "Arn",
+                ]
+            },
+            "PrimaryContainer": {
+                "Image": image,
+                "ModelDataUrl": "s3://animl-model-zoo-us-west-2/mirav2/2.0/model.tar.gz",
+                "Environment": Match.absent(),
+            },
+        },
+    )
+    assert f"{ACCOUNT}.dkr.ecr.{REGION}" in str(image.as_object())
+    assert endpoint.image.asset_hash in str(image.as_object())
+
+
+def test_model_waits_for_the_role_policy(mirav2_batch):
+    endpoint, template = mirav2_batch
+    policy_id = cdk.Stack.of(endpoint).get_logical_id(
+        endpoint.role.node.find_child("DefaultPolicy").node.default_child
+    )
+    model = template.find_resources("AWS::SageMaker::Model")
+    (resource,) = model.values()
+    assert policy_id in resource["DependsOn"]
+
+
+def _statements(template: Template) -> list[dict]:
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def _arn(suffix: str) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, suffix]]}
+
+
+def test_role_reads_only_its_artifact_pulls_only_its_image_and_writes_only_its_logs(mirav2_batch):
+    _, template = mirav2_batch
+    log_group = f":logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/mirav2-batch"
+    assert _statements(template) == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": _arn(":s3:::animl-model-zoo-us-west-2/mirav2/2.0/model.tar.gz"),
+        },
+        {
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Effect": "Allow",
+            "Resource": _arn(
+                f":ecr:{REGION}:{ACCOUNT}:repository/cdk-hnb659fds-container-assets-{ACCOUNT}-{REGION}"
+            ),
+        },
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
+        {"Action": "logs:CreateLogGroup", "Effect": "Allow", "Resource": _arn(log_group)},
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Effect": "Allow",
+            "Resource": _arn(f"{log_group}:log-stream:*"),
+        },
+    ]
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    }
+                ]
+            },
+            "ManagedPolicyArns": Match.absent(),
+        },
+    )
+
+
+def test_nag_acknowledgements_are_specific_and_give_reasons(mirav2_batch):
+    endpoint, _ = mirav2_batch
+    acknowledged = {
+        rule.split("::", 1)[1]: reason
+        for entry in endpoint.role.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+    }
+    assert set(acknowledged) == {
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{REGION}:{ACCOUNT}:log-group:"
+        "/aws/sagemaker/Endpoints/mirav2-batch:log-stream:*]",
+    }
+    assert all(len(reason) > 40 for reason in acknowledged.values())
+
+
+def test_provisioned_concurrency_and_environment_reach_the_template(mirav2):
+    endpoints = mirav2.endpoints.model_copy(
+        update={
+            "realtime": mirav2.endpoints.realtime.model_copy(
+                update={
+                    "provisioned_concurrency": 2,
+                    "environment": {"ANIML_INTRA_OP_THREADS": "2"},
+                }
+            )
+        }
+    )
+    model = mirav2.model_copy(update={"endpoints": endpoints})
+    _, template = synth(model, kind="realtime", stages=("prod",))
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                Match.object_like(
+                    {
+                        "ServerlessConfig": {
+                            "MaxConcurrency": 20,
+                            "MemorySizeInMB": 6144,
+                            "ProvisionedConcurrency": 2,
+                        }
+                    }
+                )
+            ]
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": Match.object_like({"Environment": {"ANIML_INTRA_OP_THREADS": "2"}})},
+    )
+    template.resource_count_is("AWS::SSM::Parameter", 1)
+    template.has_resource_properties(
+        "AWS::SSM::Parameter", {"Name": "/ml/mirav2-realtime-endpoint-prod"}
+    )
+
+
+def test_local_artifact_ships_as_an_asset_and_only_that_object_is_readable(mirav2, tmp_path: Path):
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"\x1f\x8b\x08\x00fake")
+    _, template = synth(mirav2.model_copy(update={"artifact": str(archive)}))
+    url = Capture()
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"PrimaryContainer": Match.object_like({"ModelDataUrl": url})}
+    )
+    assert url.as_string().startswith(f"s3://cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/")
+    key = url.as_string().split("/", 3)[3]
+    assert _statements(template)[0] == {
+        "Action": "s3:GetObject",
+        "Effect": "Allow",
+        "Resource": _arn(f":s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/{key}"),
+    }
+
+
+def test_props_reject_an_endpoint_the_model_does_not_declare():
+    nzdoc = load_fleet().models["nzdoc"]
+    props = ServerlessModelEndpointProps(
+        model=nzdoc, kind="realtime", stages=("prod",), containers_dir=DEFAULT_CONTAINERS_DIR
+    )
+    with pytest.raises(ValueError, match="model 'nzdoc' declares no realtime endpoint"):
+        _ = props.endpoint
