@@ -16,7 +16,7 @@ def test_constructs_resolves_to_the_library_from_the_repo_root():
     )
     library = Path(result.stdout.strip())
     assert "site-packages" in library.parts
-    assert REPO_ROOT not in library.parents
+    assert REPO_ROOT / "constructs" not in library.parents
 
 
 def test_there_is_no_top_level_constructs_folder():

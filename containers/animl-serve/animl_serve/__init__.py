@@ -1,0 +1,1 @@
+"""animl-serve: one SageMaker serving runtime for Animl's camera-trap models (ONNX Runtime)."""

@@ -1,0 +1,91 @@
+"""What every handler shares: limits, request parsing and tensor layout."""
+
+from __future__ import annotations
+
+import io
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from animl_serve.backend import Backend
+from animl_serve.errors import ArtifactError, ClientError
+from animl_serve.model_config import ModelConfig
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_image_pixels: int
+
+
+class Handler(ABC):
+    """Turns one request body into the JSON-able response the Animl API expects."""
+
+    #: Content types this handler takes besides a missing one and application/octet-stream.
+    content_types: frozenset[str]
+
+    def __init__(
+        self, config: ModelConfig, backend: Backend, limits: Limits, detector: Backend | None = None
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.limits = limits
+        self.detector = detector
+
+    @abstractmethod
+    def predict(self, body: bytes) -> Any:
+        """Raises ClientError for a bad request, ArtifactError when the model misbehaves."""
+
+    @abstractmethod
+    def synthetic_request(self) -> bytes:
+        """A valid request on a synthetic image, used to check an artifact before serving."""
+
+    def accepts(self, content_type: str) -> bool:
+        return (
+            content_type in ("", "application/octet-stream") or content_type in self.content_types
+        )
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ClientError(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ClientError("the body must be a JSON object")
+    return data
+
+
+def to_batch(image: Image.Image, config: ModelConfig) -> np.ndarray:
+    """A one-image float32 batch, scaled to 0..1, normalized and laid out as the model wants."""
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    pixels = (pixels - np.asarray(config.mean, np.float32)) / np.asarray(config.std, np.float32)
+    if config.layout == "NCHW":
+        pixels = pixels.transpose(2, 0, 1)
+    return np.ascontiguousarray(pixels[None])
+
+
+def class_scores(output: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """The model's scores for one image as probabilities, one per configured class."""
+    scores = np.asarray(output, dtype=np.float64).reshape(-1)
+    if scores.size != len(config.classes):
+        raise ArtifactError(
+            f"the model returns {scores.size} scores but animl-model.json lists "
+            f"{len(config.classes)} classes"
+        )
+    if config.output == "logits":
+        exp = np.exp(scores - scores.max())
+        scores = exp / exp.sum()
+    return scores
+
+
+def synthetic_jpeg(width: int = 640, height: int = 480) -> bytes:
+    """A deterministic, textured JPEG: enough to run a model end to end."""
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([(x * 255 // width), (y * 255 // height), ((x + y) % 256)], axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()

@@ -1,0 +1,143 @@
+"""Builds and validates model.tar.gz artifacts.
+
+    python -m animl_serve.package build --onnx model.onnx --config animl-model.json \
+        [--detector detector.onnx] [--optimize] --out model.tar.gz
+    python -m animl_serve.package validate model.tar.gz
+
+`build` writes the archive only after it has validated it: loaded the model and run one
+inference on a synthetic image through the family's handler. `--optimize` also stores the graph
+that ONNX Runtime optimized (extended level, portable across CPUs), which the runtime then
+loads instead of optimizing at every cold start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from animl_serve.backend import OnnxBackend, SessionOptions
+from animl_serve.cpu import usable_cpus
+from animl_serve.errors import ArtifactError, ClientError
+from animl_serve.handlers import Limits, load_handler
+from animl_serve.model_config import (
+    CONFIG_FILE,
+    DETECTOR_FILE,
+    MODEL_FILE,
+    OPTIMIZED_MODEL_FILE,
+    parse_model_config,
+)
+
+ALLOWED_FILES = {
+    CONFIG_FILE,
+    MODEL_FILE,
+    OPTIMIZED_MODEL_FILE,
+    DETECTOR_FILE,
+    DETECTOR_FILE.replace(".onnx", ".optimized.onnx"),
+}
+
+
+def _options() -> SessionOptions:
+    return SessionOptions(intra_op_threads=usable_cpus())
+
+
+def _extract(archive: Path, into: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                name = member.name.removeprefix("./")
+                if not member.isfile() or "/" in name or name not in ALLOWED_FILES:
+                    raise ArtifactError(
+                        f"{archive.name}: unexpected entry {member.name!r}; an artifact holds only "
+                        f"{sorted(ALLOWED_FILES)} at its top level"
+                    )
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArtifactError(f"{archive.name} is not a readable .tar.gz: {exc}") from exc
+
+
+def validate(archive: Path) -> str:
+    """Loads the artifact as the runtime would and runs one inference; returns a summary."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _extract(archive, Path(tmp))
+        try:
+            handler = load_handler(Path(tmp), _options(), Limits(max_image_pixels=100_000_000))
+        except ClientError as exc:  # the synthetic request was refused: the config is inconsistent
+            raise ArtifactError(f"the handler refused its own synthetic request: {exc}") from exc
+        config = handler.config
+        return f"{config.name} {config.version}: {config.family}, {len(config.classes)} classes, inference OK"
+
+
+def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
+    info = tar.gettarinfo(str(path), arcname=name)
+    info.mode, info.uid, info.gid, info.uname, info.gname = 0o644, 0, 0, "", ""
+    with path.open("rb") as handle:
+        tar.addfile(info, handle)
+
+
+def build(
+    onnx: Path, config: Path, out: Path, detector: Path | None = None, optimize: bool = False
+) -> str:
+    try:
+        config_data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{config}: cannot read the model config: {exc}") from exc
+    parse_model_config(config_data)
+    for path in (onnx, detector):
+        if path is not None and not path.is_file():
+            raise ArtifactError(f"{path} does not exist")
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = Path(tmp)
+        files = {MODEL_FILE: onnx, CONFIG_FILE: config}
+        if detector is not None:
+            files[DETECTOR_FILE] = detector
+        if optimize:
+            for name, source in list(files.items()):
+                if name.endswith(".onnx"):
+                    optimized = staging / name.replace(".onnx", ".optimized.onnx")
+                    OnnxBackend(source, SessionOptions(1, "extended", save_optimized_to=optimized))
+                    files[optimized.name] = optimized
+        partial = staging / "model.tar.gz"
+        with tarfile.open(partial, "w:gz") as tar:
+            for name, source in sorted(files.items()):
+                _add(tar, source, name)
+        summary = validate(partial)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(partial, out)
+        os.chmod(out, 0o644)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m animl_serve.package", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser("build", help="build, validate and write model.tar.gz")
+    b.add_argument("--onnx", type=Path, required=True)
+    b.add_argument("--config", type=Path, required=True, help=f"the {CONFIG_FILE} to ship")
+    b.add_argument("--detector", type=Path, help="SpeciesNet-style: the detector to run first")
+    b.add_argument("--optimize", action="store_true", help="also ship the graph-optimized model")
+    b.add_argument("--out", type=Path, required=True)
+    v = commands.add_parser("validate", help="load an archive and run one inference")
+    v.add_argument("archive", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            summary = build(args.onnx, args.config, args.out, args.detector, args.optimize)
+            print(f"wrote {args.out}: {summary}")
+        else:
+            print(f"{args.archive}: {validate(args.archive)}")
+    except ArtifactError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
