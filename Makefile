@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup setup-dev synth test lint format bench clean
+.PHONY: setup setup-dev synth test lint format bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ format:
 
 bench: setup-dev
 	$(BIN)/python benchmarks/synth_time.py
+
+bench-serving: setup-dev
+	$(BIN)/python benchmarks/serving.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache

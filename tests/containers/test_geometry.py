@@ -78,6 +78,16 @@ def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones():
     assert geometry.nms(boxes, scores, 0.7).tolist() == [3, 1, 2]
 
 
+def test_nms_stopping_at_max_keep_gives_the_same_first_boxes():
+    rng = np.random.default_rng(7)
+    corners = rng.uniform(0, 1000, (2000, 2))
+    boxes = np.hstack([corners, corners + rng.uniform(5, 60, (2000, 2))])
+    scores = rng.uniform(0, 1, 2000)
+    full = geometry.nms(boxes, scores, 0.45)
+    assert len(full) > 300
+    assert geometry.nms(boxes, scores, 0.45, max_keep=300).tolist() == full[:300].tolist()
+
+
 def test_square_crop_of_a_square_box_inside_the_image_is_the_box():
     plan = geometry.plan_square_crop((0.1, 0.2, 0.3, 0.6), 100, 50)
     # x 10..30, y 10..30: a 20 px square, already tight.

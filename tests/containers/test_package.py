@@ -47,11 +47,12 @@ def test_build_writes_a_readable_archive_that_validates(parts, tmp_path):
     assert validate(out).endswith("inference OK")
 
 
-def test_optimize_ships_the_optimized_graph_too(parts, tmp_path):
+def test_optimize_ships_the_optimized_graph_instead_of_the_original(parts, tmp_path):
     onnx, config = parts
     out = tmp_path / "model.tar.gz"
     build(onnx, config, out, optimize=True)
-    assert set(members(out)) == {"animl-model.json", "model.onnx", "model.optimized.onnx"}
+    assert set(members(out)) == {"animl-model.json", "model.optimized.onnx"}
+    assert validate(out).endswith("inference OK")
 
 
 def test_classes_that_do_not_match_the_model_output_are_refused(parts, tmp_path):
@@ -99,6 +100,10 @@ def _archive(path: Path, files: dict[str, bytes]) -> Path:
         ({"../evil.onnx": b"x"}, "unexpected entry '../evil.onnx'"),
         ({"nested/model.onnx": b"x"}, "unexpected entry 'nested/model.onnx'"),
         ({"animl-model.json": b"{}", "notes.txt": b"x"}, "unexpected entry 'notes.txt'"),
+        (
+            {"animl-model.json": json.dumps(CONFIG).encode()},
+            "holds neither model.onnx nor its optimized form",
+        ),
     ],
 )
 def test_validate_refuses_broken_archives(tmp_path, files, message):

@@ -10,12 +10,7 @@ from animl_serve.handlers.base import Handler, Limits
 from animl_serve.handlers.classifier import CropClassifierHandler
 from animl_serve.handlers.detector import DetectorHandler
 from animl_serve.handlers.speciesnet import SpeciesNetHandler
-from animl_serve.model_config import (
-    DETECTOR_FILE,
-    MODEL_FILE,
-    OPTIMIZED_MODEL_FILE,
-    load_model_config,
-)
+from animl_serve.model_config import DETECTOR_FILE, MODEL_FILE, load_model_config
 
 HANDLERS: dict[str, type[Handler]] = {
     "detector": DetectorHandler,
@@ -25,9 +20,11 @@ HANDLERS: dict[str, type[Handler]] = {
 
 
 def model_file(model_dir: Path, name: str = MODEL_FILE) -> Path:
-    """The graph-optimized copy that packaging may have saved, else the plain model."""
-    optimized = model_dir / name.replace(".onnx", ".optimized.onnx")
-    return optimized if optimized.is_file() else model_dir / name
+    """The graph-optimized model that packaging may have shipped, else the plain one."""
+    for candidate in (name.replace(".onnx", ".optimized.onnx"), name):
+        if (model_dir / candidate).is_file():
+            return model_dir / candidate
+    raise ArtifactError(f"{model_dir} holds neither {name} nor its optimized form")
 
 
 def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Handler:
@@ -52,4 +49,4 @@ def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Ha
     return handler
 
 
-__all__ = ["HANDLERS", "OPTIMIZED_MODEL_FILE", "Handler", "Limits", "load_handler"]
+__all__ = ["HANDLERS", "Handler", "Limits", "load_handler"]
