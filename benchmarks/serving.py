@@ -39,6 +39,7 @@ from architectures import resnet50, yolov5x6  # noqa: E402
 from animl_serve import geometry  # noqa: E402
 from animl_serve.backend import OnnxBackend, SessionOptions  # noqa: E402
 from animl_serve.cpu import usable_cpus  # noqa: E402
+from animl_serve.handlers import Limits, load_handler  # noqa: E402
 from animl_serve.handlers.base import to_batch  # noqa: E402
 from animl_serve.images import decode_image  # noqa: E402
 from animl_serve.model_config import parse_model_config  # noqa: E402
@@ -157,7 +158,7 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def serve_and_measure(model_dir: Path, case: Case, images: list[bytes]) -> dict[str, float]:
+def serve_and_measure(model_dir: Path, case: Case, images: list[bytes]) -> dict:
     port = free_port()
     env = os.environ | {
         "ANIML_MODEL_DIR": str(model_dir),
@@ -199,12 +200,7 @@ def serve_and_measure(model_dir: Path, case: Case, images: list[bytes]) -> dict[
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return {
-        "cold_start": cold_start,
-        "p50": percentile(latencies, 50),
-        "p95": percentile(latencies, 95),
-        "rss": rss,
-    }
+    return {"cold_start": cold_start, "latencies": latencies, "rss": rss}
 
 
 def bare_session(
@@ -222,12 +218,33 @@ def bare_session(
     return created, times
 
 
+def print_row(label: str, times: list[float], floor_p50: float | None, extra: str = "") -> None:
+    p50, p95 = percentile(times, 50), percentile(times, 95)
+    above = "" if floor_p50 is None else f"   {(p50 / floor_p50 - 1) * 100:+6.1f}% above the floor"
+    print(f"  {label:30} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms{above}{extra}")
+
+
+def in_process(
+    model_dir: Path, case: Case, images: list[bytes], options: SessionOptions
+) -> list[float]:
+    """The handler alone (decode, pre-processing, inference, post-processing), no HTTP."""
+    handler = load_handler(model_dir, options, Limits(max_image_pixels=100_000_000))
+    times = []
+    for image in images:
+        body = case.request(image)
+        t = time.perf_counter()
+        handler.predict(body)
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=20, help="images per model (at least 20)")
     parser.add_argument(
         "--skip-settings", action="store_true", help="skip the session settings table"
     )
+    parser.add_argument("--only", choices=["detector", "classifier"], help="measure one model only")
     args = parser.parse_args()
     cpus = usable_cpus()
     print(
@@ -236,6 +253,8 @@ def main() -> None:
     images = [photo(seed) for seed in range(args.images)]
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
+            if args.only and args.only != case.config["family"].removeprefix("crop-"):
+                continue
             folder = Path(tmp) / case.config["name"]
             folder.mkdir()
             onnx_path = case.build_onnx(folder / "model.onnx")
@@ -254,22 +273,24 @@ def main() -> None:
             _, floor = bare_session(
                 model_dir / "model.optimized.onnx", tensors, SessionOptions(cpus)
             )
+            handler = in_process(model_dir, case, images, SessionOptions(cpus))
             served = serve_and_measure(model_dir, case, images)
             floor_p50 = percentile(floor, 50)
+
             print(case.title)
             print(
                 f"  artifact {archive.stat().st_size / 1e6:.0f} MB, packaged and validated in {packaging:.1f} s"
             )
             print(f"  cold start (process start to /ping 200): {served['cold_start']:.2f} s")
-            print(
-                f"  served over HTTP:  p50 {served['p50'] * 1000:8.1f} ms   p95 {served['p95'] * 1000:8.1f} ms   peak RSS {served['rss']:.0f} MB"
+            print_row("bare ORT session (the floor)", floor, None)
+            print_row("handler in-process (no HTTP)", handler, floor_p50)
+            print_row(
+                "served over HTTP",
+                served["latencies"],
+                floor_p50,
+                f"   peak RSS {served['rss']:.0f} MB",
             )
-            print(
-                f"  bare ORT session:  p50 {floor_p50 * 1000:8.1f} ms   p95 {percentile(floor, 95) * 1000:8.1f} ms"
-            )
-            print(
-                f"  overhead above the floor (p50): {(served['p50'] / floor_p50 - 1) * 100:+.1f}% (decode, pre- and post-processing, HTTP, JSON)\n"
-            )
+            print()
 
             if args.skip_settings:
                 continue

@@ -98,3 +98,25 @@ def test_bad_image_bytes_are_client_errors(data, message):
 def test_bad_base64_is_a_client_error(text):
     with pytest.raises(ClientError, match="image"):
         decode_base64(text, "image")
+
+
+def test_a_jpeg_is_decoded_no_larger_than_the_model_needs():
+    data = encode(Image.new("RGB", (2048, 1536), (90, 90, 90)), "JPEG")
+    assert decode_image(data, LIMIT, scale=lambda size: 0.25).size == (512, 384)
+    assert decode_image(data, LIMIT, scale=lambda size: 0.3).size == (1024, 768)
+    assert decode_image(data, LIMIT, scale=lambda size: 0.9).size == (2048, 1536)
+
+
+def test_draft_decoding_sees_the_upright_size_of_a_rotated_jpeg():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(Image.new("RGB", (1536, 2048), (90, 90, 90)), "JPEG", exif=exif)
+    seen = []
+    decoded = decode_image(data, LIMIT, scale=lambda size: seen.append(size) or 0.25)
+    assert seen == [(2048, 1536)]
+    assert decoded.size == (512, 384)
+
+
+def test_other_formats_are_decoded_at_full_size():
+    data = encode(Image.new("RGB", (800, 600)), "PNG")
+    assert decode_image(data, LIMIT, scale=lambda size: 0.125).size == (800, 600)

@@ -50,6 +50,12 @@ def test_megadetector_boxes_are_normalized_to_the_original_image(detector_url):
         assert detection["confidence"] == pytest.approx(confidence, abs=1e-6)
 
 
+def test_a_12_megapixel_photo_gives_the_same_boxes_through_draft_decoding(detector_url):
+    small = invoke(detector_url, jpeg(2048, 1536)).json()
+    large = invoke(detector_url, jpeg(4096, 3072)).json()
+    assert large == small
+
+
 def test_megadetector_does_not_upscale_small_images(detector_url):
     # 1000x600 stays 1000x600 on a 1024x640 canvas, padded 12 left and 20 on top.
     response = invoke(detector_url, jpeg(1000, 600))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -16,6 +18,12 @@ from animl_serve.errors import ClientError
 Image.MAX_IMAGE_PIXELS = None
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = {5, 6, 7, 8}
+
+#: Given the upright (width, height), the factor (at most 1) by which the image may be shrunk
+#: without the model losing detail.
+ScaleHint = Callable[[tuple[int, int]], float]
 
 
 def decode_base64(text: object, field: str) -> bytes:
@@ -27,8 +35,18 @@ def decode_base64(text: object, field: str) -> bytes:
         raise ClientError(f"{field} is not valid base64: {exc}") from exc
 
 
-def decode_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Returns the image as RGB, rotated as its EXIF orientation says."""
+def _draft(image: Image.Image, scale: ScaleHint) -> None:
+    """Lets libjpeg decode a JPEG at 1/2, 1/4 or 1/8 scale when the model needs no more pixels."""
+    width, height = image.size
+    quarter_turn = image.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS
+    factor = scale((height, width) if quarter_turn else (width, height))
+    if factor <= 0.5:
+        image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
+
+
+def decode_image(data: bytes, max_pixels: int, scale: ScaleHint | None = None) -> Image.Image:
+    """Returns the image as RGB, rotated as its EXIF orientation says, never smaller than `scale`
+    allows."""
     if not data:
         raise ClientError("the image is empty")
     try:
@@ -41,6 +59,8 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
                     f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels",
                     status=413,
                 )
+            if scale is not None and image.format == "JPEG":
+                _draft(image, scale)
             image.load()
             image = ImageOps.exif_transpose(image)
     except ClientError:

@@ -28,10 +28,15 @@ class CropClassifierHandler(Handler):
         request = parse_json_object(body)
         if "image" not in request:
             raise ClientError("the JSON body has no 'image' (a base64 JPEG)")
-        image = decode_image(decode_base64(request["image"], "image"), self.limits.max_image_pixels)
         box = geometry.parse_bbox(request.get("bbox", WHOLE_IMAGE), self.config.bbox_format)
-        crop = geometry.square_crop(image, geometry.plan_square_crop(box, *image.size))
         height, width = self.config.input_size
+
+        def scale(size: tuple[int, int]) -> float:
+            return max(height, width) / geometry.plan_square_crop(box, *size).side
+
+        data = decode_base64(request["image"], "image")
+        image = decode_image(data, self.limits.max_image_pixels, scale)
+        crop = geometry.square_crop(image, geometry.plan_square_crop(box, *image.size))
         batch = to_batch(crop.resize((width, height), Image.Resampling.BILINEAR), self.config)
         scores = class_scores(self.backend.run(batch)[0], self.config)
         ranked = sorted(zip(self.config.labels, scores, strict=True), key=lambda pair: -pair[1])

@@ -12,7 +12,7 @@ from animl_serve import geometry
 from animl_serve.backend import Backend
 from animl_serve.errors import ArtifactError
 from animl_serve.handlers.base import Handler, synthetic_jpeg
-from animl_serve.images import decode_image
+from animl_serve.images import ScaleHint, decode_image
 from animl_serve.model_config import ModelConfig
 
 MAX_NMS_CANDIDATES = 30000
@@ -51,10 +51,22 @@ def _candidates(
     return geometry.xywh_center_to_xyxy(boxes), confidence, class_index
 
 
-def detect(image: Image.Image, backend: Backend, config: ModelConfig) -> list[Detection]:
+def _letterbox_target(backend: Backend, config: ModelConfig) -> tuple[tuple[int, int], bool]:
+    """The (height, width) to letterbox to, and whether the model takes any stride multiple."""
     fixed = backend.input_shape[2:4]
-    dynamic = not all(isinstance(d, int) for d in fixed)
-    target = config.input_size if dynamic else (int(fixed[0]), int(fixed[1]))  # type: ignore[arg-type]
+    if all(isinstance(d, int) for d in fixed):
+        return (int(fixed[0]), int(fixed[1])), False  # type: ignore[arg-type]
+    return config.input_size, True
+
+
+def letterbox_scale(backend: Backend, config: ModelConfig) -> ScaleHint:
+    """How far an image may shrink before the detector sees it: the letterbox ratio."""
+    target, dynamic = _letterbox_target(backend, config)
+    return lambda size: geometry.plan_letterbox(*size, target, config.stride, dynamic).ratio
+
+
+def detect(image: Image.Image, backend: Backend, config: ModelConfig) -> list[Detection]:
+    target, dynamic = _letterbox_target(backend, config)
     plan = geometry.plan_letterbox(*image.size, target, config.stride, pad_to_stride_only=dynamic)
     canvas = geometry.letterbox(image, plan)
     batch = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
@@ -76,7 +88,8 @@ class DetectorHandler(Handler):
     content_types = frozenset({"image/jpeg", "image/png", "image/jpg", "application/x-image"})
 
     def predict(self, body: bytes) -> list[dict[str, Any]]:
-        image = decode_image(body, self.limits.max_image_pixels)
+        scale = letterbox_scale(self.backend, self.config)
+        image = decode_image(body, self.limits.max_image_pixels, scale)
         return [
             {
                 "x1": round(d.box[0], 6),

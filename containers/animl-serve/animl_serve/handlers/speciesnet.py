@@ -24,8 +24,8 @@ from animl_serve.handlers.base import (
     synthetic_jpeg,
     to_batch,
 )
-from animl_serve.handlers.detector import detect
-from animl_serve.images import decode_base64, decode_image
+from animl_serve.handlers.detector import detect, letterbox_scale
+from animl_serve.images import ScaleHint, decode_base64, decode_image
 from animl_serve.model_config import ModelClass, ModelConfig
 
 COMPONENTS = ("all", "classifier")
@@ -107,6 +107,16 @@ class SpeciesNetHandler(Handler):
         if admin1_region is not None:
             prediction["admin1_region"] = admin1_region
         return {"predictions": [prediction]}
+
+    def _scale(self, components: str, box: tuple[float, float, float, float] | None) -> ScaleHint:
+        """The detector's letterbox ratio for "all"; else what keeps the crop at the input size."""
+        if components == "all":
+            return letterbox_scale(self.detector, DETECTOR_CONFIG)  # type: ignore[arg-type]
+        xmin, ymin, xmax, ymax = box or (0.0, 0.0, 1.0, 1.0)
+        height, width = self.config.input_size
+        return lambda size: max(
+            width / ((xmax - xmin) * size[0]), height / ((ymax - ymin) * size[1])
+        )
 
     @staticmethod
     def _pixels(
