@@ -120,7 +120,7 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
             root / "xywh", onnx["classifier"], classifier | {"bbox_format": "xywh"}
         ),
         "speciesnet": make_artifact(
-            root / "sn", onnx["speciesnet"], speciesnet, detector=onnx["detector"]
+            root / "sn", onnx["speciesnet"], speciesnet, detector=onnx["detector"], optimize=True
         ),
         "slow": make_artifact(root / "slow", onnx["slow"], slow),
     }

@@ -31,12 +31,8 @@ def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Ha
     """Loads the artifact in model_dir and checks it with one inference on a synthetic image."""
     config = load_model_config(model_dir)
     backend = OnnxBackend(model_file(model_dir), options)
-    detector_path = model_dir / DETECTOR_FILE
-    detector = (
-        OnnxBackend(model_file(model_dir, DETECTOR_FILE), options)
-        if detector_path.is_file()
-        else None
-    )
+    has_detector = any(model_dir.glob(DETECTOR_FILE.replace(".onnx", "*.onnx")))
+    detector = OnnxBackend(model_file(model_dir, DETECTOR_FILE), options) if has_detector else None
     handler = HANDLERS[config.family](config, backend, limits, detector=detector)
     try:
         handler.predict(handler.synthetic_request())

@@ -73,10 +73,8 @@ def detect(image: Image.Image, backend: Backend, config: ModelConfig) -> list[De
     boxes, confidence, class_index = _candidates(backend.run(batch)[0], config)
     if not len(confidence):
         return []
-    keep = geometry.nms(
-        boxes + class_index[:, None] * CLASS_OFFSET, confidence, config.iou_threshold
-    )
-    keep = keep[: config.max_detections]
+    offset = boxes + class_index[:, None] * CLASS_OFFSET
+    keep = geometry.nms(offset, confidence, config.iou_threshold, max_keep=config.max_detections)
     source_boxes = geometry.boxes_to_source(boxes[keep], plan)
     return [
         Detection(tuple(float(v) for v in box), float(conf), int(cls))  # type: ignore[arg-type]

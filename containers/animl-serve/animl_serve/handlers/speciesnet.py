@@ -61,10 +61,9 @@ class SpeciesNetHandler(Handler):
             )
         country = _optional_text(request, "country")
         admin1_region = _optional_text(request, "admin1_region")
-        image = decode_image(
-            decode_base64(request["image_data"], "image_data"), self.limits.max_image_pixels
-        )
         box = None if request.get("bbox") is None else geometry.parse_bbox(request["bbox"], "xywh")
+        data = decode_base64(request["image_data"], "image_data")
+        image = decode_image(data, self.limits.max_image_pixels, self._scale(components, box))
 
         prediction: dict[str, Any] = {}
         if components == "all":
