@@ -17,6 +17,11 @@ from constructs import Construct
 from model_registry.schema import EndpointKind, EndpointSpec, ModelSpec
 
 VARIANT_NAME = "AllTraffic"
+BILLED_RESOURCE_TYPES = [
+    "AWS::SageMaker::Model",
+    "AWS::SageMaker::EndpointConfig",
+    "AWS::SageMaker::Endpoint",
+]
 
 
 def endpoint_name(model_name: str, kind: EndpointKind) -> str:
@@ -124,8 +129,9 @@ class ServerlessModelEndpoint(Construct):
             )
             for stage in props.stages
         }
-        Tags.of(self).add("animl:model", model.name)
-        Tags.of(self).add("animl:endpoint", self.endpoint_name)
+        # Cost-allocation tags on what SageMaker bills for.
+        for key, value in (("animl:model", model.name), ("animl:endpoint", self.endpoint_name)):
+            Tags.of(self).add(key, value, include_resource_types=BILLED_RESOURCE_TYPES)
 
     def _grant_artifact(self, model: ModelSpec, region: str) -> str:
         """Grants s3:GetObject on exactly the artifact object and returns its s3:// URL."""

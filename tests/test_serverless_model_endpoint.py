@@ -274,3 +274,21 @@ def test_props_reject_an_endpoint_the_model_does_not_declare():
     )
     with pytest.raises(ValueError, match="model 'nzdoc' declares no realtime endpoint"):
         _ = props.endpoint
+
+
+def test_cost_tags_go_on_the_billed_sagemaker_resources_only(mirav2_batch):
+    _, template = mirav2_batch
+    expected_tags = Match.array_with(
+        [
+            {"Key": "animl:endpoint", "Value": "mirav2-batch"},
+            {"Key": "animl:model", "Value": "mirav2"},
+        ]
+    )
+    for resource_type in (
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Endpoint",
+    ):
+        template.has_resource_properties(resource_type, {"Tags": expected_tags})
+    for parameter in template.find_resources("AWS::SSM::Parameter").values():
+        assert "Tags" not in parameter["Properties"]
