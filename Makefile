@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup setup-dev synth test lint format bench bench-serving clean
+.PHONY: setup setup-dev synth test demo lint format bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ synth: setup
 ## Lint, then the whole test suite.
 test: setup-dev lint
 	$(BIN)/python -m pytest
+
+## Deploy the Animl environment into a local AWS API emulator and print what it holds.
+demo: setup-dev
+	$(BIN)/python -m tests.e2e.demo
 
 lint:
 	$(BIN)/ruff check .

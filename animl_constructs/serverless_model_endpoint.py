@@ -14,6 +14,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from model_registry.naming import endpoint_name, parameter_name
 from model_registry.schema import EndpointKind, EndpointSpec, ModelSpec
 
 VARIANT_NAME = "AllTraffic"
@@ -22,15 +23,6 @@ BILLED_RESOURCE_TYPES = [
     "AWS::SageMaker::EndpointConfig",
     "AWS::SageMaker::Endpoint",
 ]
-
-
-def endpoint_name(model_name: str, kind: EndpointKind) -> str:
-    """Stable across concurrency and memory changes, so SSM values and warm API caches stay valid."""
-    return f"{model_name}-{kind}"
-
-
-def parameter_name(model_name: str, kind: EndpointKind, stage: str) -> str:
-    return f"/ml/{model_name}-{kind}-endpoint-{stage}"
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from model_registry.loader import DEFAULT_REGISTRY_DIR
+from tests.e2e.emulator import Emulator, running_emulator
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -49,3 +50,10 @@ def registry(tmp_path: Path) -> RegistryCopy:
         DEFAULT_REGISTRY_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__")
     )
     return RegistryCopy(root)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    """A local AWS API emulator on a free port, stopped after the test (also on failure)."""
+    with running_emulator(tmp_path) as running:
+        yield running

@@ -3,21 +3,16 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
+from animl_ops import local_runtime
 from animl_serve.package import build
 from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
@@ -126,59 +121,14 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(model_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    return os.environ | {
-        "ANIML_MODEL_DIR": str(model_dir),
-        "ANIML_HOST": "127.0.0.1",
-        "ANIML_PORT": str(port),
-        "PYTHONPATH": str(CONTAINER_DIR),
-        **extra,
-    }
-
-
 @contextmanager
 def serving(model_dir: Path, **extra_env: str) -> Iterator[str]:
-    """`python -m animl_serve serve` as a plain process on loopback; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "animl_serve", "serve"],
-        env=server_env(model_dir, port, **extra_env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    """The runtime on loopback; a start-up failure fails the test with the runtime's output."""
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"the server exited with {process.returncode}:\n{process.stdout.read()}"
-                )
-            try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        else:
-            pytest.fail("the server did not answer /ping with 200 within 60 s")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+        with local_runtime.serving(model_dir, **extra_env) as url:
+            yield url
+    except local_runtime.LocalRuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import time
 import httpx
 import pytest
 
-from tests.containers.conftest import CONTAINER_DIR, free_port, jpeg
+from animl_ops.local_runtime import free_port
+from tests.containers.conftest import CONTAINER_DIR, jpeg
 
 docker = pytest.importorskip("docker")
 

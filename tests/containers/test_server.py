@@ -14,7 +14,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.containers.conftest import CONTAINER_DIR, b64, free_port, jpeg, server_env, serving
+from animl_ops.local_runtime import free_port, runtime_env
+from tests.containers.conftest import CONTAINER_DIR, b64, jpeg, serving
 from tests.containers.test_images import _png_header
 
 JSON = {"content-type": "application/json"}
@@ -283,7 +284,7 @@ def test_a_broken_artifact_stops_the_server_with_a_clear_reason(tmp_path):
     (tmp_path / "animl-model.json").write_text('{"family": "detector"}')
     result = subprocess.run(
         [sys.executable, "-m", "animl_serve", "serve"],
-        env=server_env(tmp_path, free_port()),
+        env=runtime_env(tmp_path, free_port()),
         cwd=CONTAINER_DIR,
         capture_output=True,
         text=True,

@@ -1,0 +1,353 @@
+"""animl-ops: quota, MLModel records, smoke tests and cost, for the ops engineers of Animl.
+
+    python -m animl_ops quota [--live] [--environment NAME] [--json]
+    python -m animl_ops mlmodel export MODEL [--check ARTIFACT]
+    python -m animl_ops smoke ENVIRONMENT MODEL [--endpoint batch|realtime] [--stage STAGE] [--url URL]
+    python -m animl_ops cost --images N --seconds-per-image S [--instance TYPE] [--json]
+
+Expected failures print one line that says what to do and exit non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import boto3
+import botocore.exceptions
+import click
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from animl_ops import cost as cost_model
+from animl_ops.inventory import read_inventory
+from animl_ops.local_runtime import LocalRuntimeError
+from animl_ops.mlmodel import check_labels, mlmodel_record
+from animl_ops.plan import find_environment
+from animl_ops.quota import RegionUsage, live_usage, planned_usage
+from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_url
+from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
+from model_registry.schema import ModelSpec
+
+QUOTA_CODE = "L-96300102"
+THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+mlmodel_app = typer.Typer(no_args_is_help=True, help="MLModel records for MongoDB.")
+app.add_typer(mlmodel_app, name="mlmodel")
+# Logs and CI are not terminals: keep tables and one-line errors whole there.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+RegistryOption = Annotated[
+    Path, typer.Option("--registry", help="the model registry folder", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _working(message: str) -> AbstractContextManager:
+    """A spinner on a terminal; nothing in scripts, whose stderr holds only errors."""
+    return err.status(message) if err.is_terminal else nullcontext()
+
+
+class OpsError(Exception):
+    """An expected failure: its message says what is wrong and what to do."""
+
+
+def _fleet(registry: Path) -> Fleet:
+    try:
+        return load_fleet(registry)
+    except RegistryError as error:
+        raise OpsError(f"the registry is invalid:\n{error}") from error
+
+
+def _model(fleet: Fleet, name: str) -> ModelSpec:
+    if name not in fleet.models:
+        raise OpsError(
+            f"unknown model {name!r}; the registry declares: {', '.join(sorted(fleet.models))}"
+        )
+    return fleet.models[name]
+
+
+def _environment(fleet: Fleet, name: str):
+    try:
+        return find_environment(fleet, name)
+    except KeyError as error:
+        raise OpsError(error.args[0]) from error
+
+
+def _aws_failure(error: Exception) -> OpsError:
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return OpsError(
+            "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) "
+            "for the environment's account, or run `aws sso login`"
+        )
+    if isinstance(error, botocore.exceptions.EndpointConnectionError):
+        return OpsError(f"cannot reach AWS ({error}): check the network or AWS_ENDPOINT_URL")
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in THROTTLING_CODES:
+            return OpsError(f"AWS throttled the call ({code}): wait a minute and run it again")
+        return OpsError(f"AWS refused the call: {error}")
+    return OpsError(f"AWS call failed: {error}")
+
+
+def _session(account: str, region: str) -> boto3.Session:
+    """A session in `region`, refused unless its credentials belong to `account`."""
+    session = boto3.Session(region_name=region)
+    actual = session.client("sts").get_caller_identity()["Account"]
+    if actual != account:
+        raise OpsError(
+            f"the credentials are for account {actual}, but the environment is in account "
+            f"{account}: use a profile of that account"
+        )
+    return session
+
+
+def _usage_bar(used: int, quota: int, width: int = 20) -> str:
+    filled = min(width, round(width * used / quota)) if quota else width
+    colour = "red" if used > quota else "yellow" if used >= 0.9 * quota else "green"
+    return f"[{colour}]{'█' * filled}[/{colour}]{'░' * (width - filled)} {used / quota:.0%}"
+
+
+def _print_usage(usages: list[RegionUsage], title: str) -> None:
+    table = Table(title=title)
+    for column in ("account", "region", "environments", "usage", "concurrency / quota"):
+        table.add_column(column)
+    table.add_column("headroom", justify="right")
+    table.add_column("endpoints", justify="right")
+    table.add_column("quota from")
+    for u in usages:
+        table.add_row(
+            u.account,
+            u.region,
+            ", ".join(u.environments),
+            _usage_bar(u.concurrency, u.quota),
+            f"{u.concurrency} / {u.quota}",
+            str(u.headroom),
+            f"{u.endpoints} / {u.endpoint_quota}",
+            u.quota_source,
+        )
+    out.print(table)
+    for u in usages:
+        for name in u.unmanaged:
+            out.print(
+                f"[yellow]unmanaged[/yellow] {u.account}/{u.region}: endpoint {name} is not in the registry"
+            )
+        for drift in u.drift:
+            out.print(
+                f"[red]drift[/red] {u.account}/{u.region}: {drift.parameter}: {drift.problem}"
+            )
+
+
+def _live_quota(session: boto3.Session) -> int | None:
+    try:
+        quota = session.client("service-quotas").get_service_quota(
+            ServiceCode="sagemaker", QuotaCode=QUOTA_CODE
+        )
+        return int(quota["Quota"]["Value"])
+    except (botocore.exceptions.ClientError, KeyError):
+        return None
+
+
+def _read_live(fleet: Fleet, planned: RegionUsage) -> RegionUsage:
+    session = _session(planned.account, planned.region)
+    inventory = read_inventory(session.client("sagemaker"), session.client("ssm"))
+    return live_usage(fleet, planned, inventory, _live_quota(session))
+
+
+@app.command()
+def quota(
+    live: Annotated[
+        bool, typer.Option("--live", help="read the account, not just the registry")
+    ] = False,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", "-e", help="only this environment's account and region"),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Serverless concurrency per account and region; exit 1 when over quota or drifted."""
+    fleet = _fleet(registry)
+    usages = planned_usage(fleet)
+    if environment:
+        env = _environment(fleet, environment)
+        usages = [u for u in usages if (u.account, u.region) == (env.account, env.region)]
+    if live:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,  # keeps stderr to the one error line in scripts
+        ) as progress:
+            for u in usages:
+                progress.add_task(f"reading {u.account}/{u.region} …", total=None)
+            usages = [_read_live(fleet, u) for u in usages]
+    if as_json:
+        print(json.dumps([u.as_json() for u in usages], indent=2))
+    else:
+        _print_usage(
+            usages, "live serverless concurrency" if live else "planned serverless concurrency"
+        )
+    if any(u.over_quota or u.drift for u in usages):
+        raise typer.Exit(1)
+
+
+@mlmodel_app.command("export")
+def mlmodel_export(
+    model: Annotated[str, typer.Argument(help="registry name of the model")],
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check", help="model.tar.gz: serve it and compare its labels with the record"
+        ),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Print the MLModel record as JSON, ready for MongoDB."""
+    spec = _model(_fleet(registry), model)
+    if check is not None:
+        if not check.is_file():
+            raise OpsError(
+                f"--check {check}: no such file; pass the model.tar.gz the endpoint serves"
+            )
+        with _working(f"serving {check.name} with the container runtime …"):
+            result = check_labels(spec, check)
+        for problem in result.problems:
+            err.print(f"[red]mismatch[/red] {model}: {problem}")
+        if result.problems:
+            raise typer.Exit(1)
+        err.print(
+            f"{model}: the record's {len(result.record_ids)} category ids equal the container's labels"
+        )
+    print(json.dumps(mlmodel_record(spec), indent=2, ensure_ascii=False))
+
+
+def _print_smoke(result: SmokeResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2))
+        return
+    verdict = "[green]OK[/green]" if result.ok else f"[red]FAILED[/red] {result.problem}"
+    out.print(
+        f"{result.target}: {result.status}, {result.latency_ms} ms, {len(result.labels)} labels, {verdict}"
+    )
+
+
+@app.command()
+def smoke(
+    environment: Annotated[str, typer.Argument(help="environment name in environments.yaml")],
+    model: Annotated[str, typer.Argument(help="registry name of the model")],
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="batch or realtime (default: batch if declared)"),
+    ] = None,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="whose SSM parameter (default: prod)")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="invoke a locally running container instead")
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Invoke a deployed endpoint with a sample image and check its response format."""
+    fleet = _fleet(registry)
+    env, spec = _environment(fleet, environment), _model(fleet, model)
+    if spec.name not in {m.name for m in fleet.models_of(env)}:
+        raise OpsError(f"environment {env.name} does not deploy model {model}")
+    declared = [kind for kind, _ in spec.endpoints.items()]
+    kind = endpoint or declared[0]
+    if kind not in declared:
+        raise OpsError(f"model {model} declares no {kind} endpoint; it has: {', '.join(declared)}")
+    stage = stage or ("prod" if "prod" in env.stages else env.stages[0])
+    if stage not in env.stages:
+        raise OpsError(
+            f"environment {env.name} has no stage {stage}; it has: {', '.join(env.stages)}"
+        )
+    with _working(f"invoking {model} {kind} ({env.name}/{stage}) …"):
+        if url:
+            result = smoke_url(url, spec)
+        else:
+            session = _session(env.account, env.region)
+            result = smoke_endpoint(
+                session.client("ssm"),
+                session.client("sagemaker"),
+                session.client("sagemaker-runtime"),
+                spec,
+                kind,
+                stage,
+            )
+    _print_smoke(result, as_json)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cost(
+    images: Annotated[int, typer.Option("--images", min=1, help="images per month")],
+    seconds_per_image: Annotated[
+        float,
+        typer.Option("--seconds-per-image", min=0.001, help="measured inference seconds per image"),
+    ],
+    memory_mb: Annotated[int, typer.Option("--memory-mb", help="serverless memory size")] = 6144,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="serverless max concurrency")
+    ] = 80,
+    instance: Annotated[
+        str, typer.Option("--instance", help="dedicated real-time instance type")
+    ] = "ml.c5.xlarge",
+    region: Annotated[str, typer.Option("--region")] = "us-west-2",
+    prices: Annotated[
+        Path, typer.Option("--prices", help="dated price list (YAML)")
+    ] = cost_model.DEFAULT_PRICES,
+    as_json: JsonOption = False,
+) -> None:
+    """Monthly serverless cost against a dedicated instance, and the break-even volume."""
+    workload = cost_model.Workload(images, seconds_per_image, memory_mb, concurrency)
+    result = cost_model.compare(workload, cost_model.load_prices(prices), region, instance)
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2))
+        return
+    table = Table(
+        title=f"{images:,} images/month at {seconds_per_image} s/image ({region}, prices of {result.prices_as_of})"
+    )
+    table.add_column("option")
+    table.add_column("USD per month", justify="right")
+    table.add_row(f"serverless, {memory_mb} MB", f"{result.serverless_per_month:,.2f}")
+    table.add_row(
+        f"{result.instances_needed} x {instance}, always on", f"{result.dedicated_per_month:,.2f}"
+    )
+    out.print(table)
+    out.print(
+        f"break-even: {result.break_even_images_per_month:,} images/month "
+        f"({result.break_even_multiple}x this volume); above it one {instance} is cheaper"
+    )
+    if images > result.serverless_capacity_per_month:
+        out.print(
+            f"[yellow]at max concurrency {concurrency} the endpoint serves at most "
+            f"{result.serverless_capacity_per_month:,} images/month[/yellow]"
+        )
+
+
+def main() -> int:
+    try:
+        status = app(standalone_mode=False)
+    except click.ClickException as error:  # usage errors: click prints them with the usage line
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        return 130
+    except (OpsError, SmokeError, LocalRuntimeError, cost_model.PricesError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        return 2
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        err.print(f"error: {_aws_failure(error)}", markup=False, highlight=False)
+        return 2
+    return status if isinstance(status, int) else 0

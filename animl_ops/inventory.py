@@ -1,0 +1,73 @@
+"""What one account and region really holds: SageMaker endpoints and the `/ml/` SSM parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARAMETER_PREFIX = "/ml/"
+
+
+@dataclass(frozen=True)
+class DeployedEndpoint:
+    name: str
+    status: str
+    config_name: str
+    # None for an endpoint on instances: it holds no serverless concurrency.
+    memory_mb: int | None
+    max_concurrency: int | None
+    provisioned_concurrency: int | None
+
+    @property
+    def serverless(self) -> bool:
+        return self.max_concurrency is not None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    endpoints: dict[str, DeployedEndpoint]
+    config_names: frozenset[str]
+    model_names: frozenset[str]
+    parameters: dict[str, str]
+
+    def serverless_concurrency(self) -> int:
+        return sum(e.max_concurrency or 0 for e in self.endpoints.values())
+
+
+def _pages(client, operation: str, key: str, **kwargs) -> list[dict]:
+    return [
+        item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]
+    ]
+
+
+def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
+    name = summary["EndpointName"]
+    config_name = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
+        "ProductionVariants"
+    ][0]
+    serverless = variant.get("ServerlessConfig", {})
+    return DeployedEndpoint(
+        name=name,
+        status=summary["EndpointStatus"],
+        config_name=config_name,
+        memory_mb=serverless.get("MemorySizeInMB"),
+        max_concurrency=serverless.get("MaxConcurrency"),
+        provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
+    )
+
+
+def read_inventory(sagemaker, ssm) -> Inventory:
+    """Reads the account with boto3 clients for one region (all list calls are paginated)."""
+    endpoints = [_describe(sagemaker, s) for s in _pages(sagemaker, "list_endpoints", "Endpoints")]
+    parameters = _pages(
+        ssm, "get_parameters_by_path", "Parameters", Path=PARAMETER_PREFIX, Recursive=True
+    )
+    return Inventory(
+        endpoints={e.name: e for e in endpoints},
+        config_names=frozenset(
+            c["EndpointConfigName"]
+            for c in _pages(sagemaker, "list_endpoint_configs", "EndpointConfigs")
+        ),
+        model_names=frozenset(m["ModelName"] for m in _pages(sagemaker, "list_models", "Models")),
+        parameters={p["Name"]: p["Value"] for p in parameters},
+    )

@@ -1,0 +1,76 @@
+"""`make demo`: the Animl environment deployed into a local AWS API emulator, for people without AWS.
+
+Starts the emulator on localhost, bootstraps, deploys with the real `npx cdk`, prints what the
+emulator then holds, and stops the emulator. Image assets go through the tests' Docker stand-in,
+because the emulator has no image registry to push to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from animl_ops.plan import find_environment
+from model_registry.loader import load_fleet
+from tests.conftest import REPO_ROOT, RegistryCopy
+from tests.e2e.cdk_cli import CdkCommandError
+from tests.e2e.conftest import Deployment, deploy_environment
+from tests.e2e.emulator import DEFAULT_ACCOUNT, running_emulator
+
+
+def deployed_table(deployment: Deployment) -> Table:
+    inventory = deployment.inventory()
+    table = Table(title=f"{deployment.environment}: read back from the emulator with boto3")
+    for column in ("SSM parameter", "endpoint", "memory MB", "max concurrency"):
+        table.add_column(column, justify="right" if column[0] == "m" else "left", overflow="fold")
+    for parameter, endpoint_name in sorted(inventory.parameters.items()):
+        endpoint = inventory.endpoints[endpoint_name]
+        table.add_row(
+            parameter, endpoint_name, str(endpoint.memory_mb), str(endpoint.max_concurrency)
+        )
+    table.caption = (
+        f"{len(inventory.endpoints)} endpoints, {len(inventory.parameters)} parameters, "
+        f"total max concurrency {inventory.serverless_concurrency()}"
+    )
+    return table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--environment", default="animl")
+    args = parser.parse_args()
+    console = Console()
+    registry = RegistryCopy(REPO_ROOT / "model_registry")
+    with tempfile.TemporaryDirectory(prefix="animl-demo-") as temp:
+        workdir = Path(temp)
+        with running_emulator(workdir) as emulator:
+            console.print(f"emulator listening on {emulator.url}")
+            account_id = find_environment(load_fleet(registry.root), args.environment).account
+            account = (
+                emulator.default_account
+                if account_id == DEFAULT_ACCOUNT
+                else emulator.assume_account(account_id)
+            )
+            started = time.monotonic()
+            try:
+                with console.status("npx cdk synth, bootstrap and deploy …"):
+                    deployment = deploy_environment(
+                        emulator, registry, args.environment, account, workdir
+                    )
+            except CdkCommandError as error:
+                console.print(f"[red]deploy failed[/red]\n{error}")
+                return 1
+            console.print(f"deployed in {time.monotonic() - started:.0f} s")
+            console.print(deployed_table(deployment))
+        console.print("emulator stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""`cost`: the serverless bill against a dedicated instance, from a dated price list."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from animl_ops.cost import DEFAULT_PRICES, PricesError, Workload, compare, load_prices
+from tests.ops.conftest import run_ops
+
+
+def test_the_arithmetic_matches_a_hand_computed_case():
+    prices = load_prices()
+    # 1,000,000 images x 1 s x 6 GB x $0.00002 = $120; data: 1e6 x 300 KB = 286.1 GB x $0.016 = $4.58.
+    result = compare(Workload(1_000_000, 1.0, 6144, 80), prices, "us-west-2", "ml.c5.xlarge")
+    assert result.serverless_per_month == pytest.approx(124.58, abs=0.01)
+    # One always-on ml.c5.xlarge: 730 h x $0.204 = $148.92; 1e6 s of work fits in one instance.
+    assert (result.instances_needed, result.dedicated_per_month) == (1, 148.92)
+    assert result.break_even_images_per_month == pytest.approx(1_195_400, rel=1e-3)
+    assert result.break_even_multiple == 1.2
+    assert result.serverless_capacity_per_month == 80 * 730 * 3600
+
+
+def test_the_cli_prints_the_comparison_and_json():
+    table = run_ops("cost", "--images", "100000", "--seconds-per-image", "0.5")
+    assert table.returncode == 0, table.stderr
+    assert "break-even:" in table.stdout
+    assert "prices of 2026-11-01" in table.stdout
+    data = run_ops("cost", "--images", "100000", "--seconds-per-image", "0.5", "--json").json()
+    assert data["instance_type"] == "ml.c5.xlarge"
+    assert data["break_even_multiple"] > 1
+
+
+def test_a_bad_price_list_names_the_file_and_field(tmp_path):
+    prices = yaml.safe_load(DEFAULT_PRICES.read_text())
+    prices["regions"]["us-west-2"]["serverless"]["compute_per_gb_second"] = "cheap"
+    bad = tmp_path / "prices.yaml"
+    bad.write_text(yaml.safe_dump(prices))
+    with pytest.raises(
+        PricesError, match=r"prices.yaml: regions.us-west-2.serverless.compute_per_gb_second"
+    ):
+        load_prices(bad)
+    run = run_ops("cost", "--images", "10", "--seconds-per-image", "1", "--prices", str(bad))
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert "Traceback" not in run.stderr
+
+
+def test_an_unknown_instance_type_lists_the_known_ones():
+    run = run_ops(
+        "cost", "--images", "10", "--seconds-per-image", "1", "--instance", "ml.p5.48xlarge"
+    )
+    assert run.returncode == 2
+    assert (
+        "no price for ml.p5.48xlarge in us-west-2; the price list has ['ml.c5.2xlarge'"
+        in run.stderr
+    )
