@@ -54,6 +54,15 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     ]
 
 
+def command_words(rest: str) -> list[str]:
+    """The words of a CMD or ENTRYPOINT, in exec form (a JSON list) or shell form."""
+    try:
+        words = json.loads(rest)
+    except json.JSONDecodeError:
+        return shlex.split(rest)
+    return [str(w) for w in words] if isinstance(words, list) else []
+
+
 def check_build(context: Path, dockerfile: Path) -> list[str]:
     """What would make `docker build` fail before it runs a single step."""
     if not context.is_dir():
@@ -72,8 +81,13 @@ def check_build(context: Path, dockerfile: Path) -> list[str]:
         for source in words[:-1]:
             if not list(context.glob(source)):
                 problems.append(f"{keyword} source {source!r} is not in the build context")
-    commands = " ".join(rest for keyword, rest in instructions if keyword in ("CMD", "ENTRYPOINT"))
-    if "serve" not in commands:
+    words = [
+        w
+        for keyword, rest in instructions
+        if keyword in ("CMD", "ENTRYPOINT")
+        for w in command_words(rest)
+    ]
+    if "serve" not in words:
         problems.append("the image does not run `serve` (SageMaker starts it with `serve`)")
     return problems
 

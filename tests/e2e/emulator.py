@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 
-from animl_ops.local_runtime import free_port
+from animl_ops.local_runtime import free_port, stop
 
 # moto's own default account: plain test credentials act in it.
 DEFAULT_ACCOUNT = "123456789012"
@@ -116,9 +116,4 @@ def running_emulator(workdir: Path) -> Iterator[Emulator]:
         _wait_until_ready(url, process, log)
         yield Emulator(url, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
