@@ -29,12 +29,11 @@ from animl_ops.inventory import read_inventory
 from animl_ops.local_runtime import LocalRuntimeError
 from animl_ops.mlmodel import check_labels, mlmodel_record
 from animl_ops.plan import find_environment
-from animl_ops.quota import RegionUsage, live_usage, planned_usage
+from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
 from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_url
 from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
 from model_registry.schema import ModelSpec
 
-QUOTA_CODE = "L-96300102"
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -145,20 +144,10 @@ def _print_usage(usages: list[RegionUsage], title: str) -> None:
             )
 
 
-def _live_quota(session: boto3.Session) -> int | None:
-    try:
-        quota = session.client("service-quotas").get_service_quota(
-            ServiceCode="sagemaker", QuotaCode=QUOTA_CODE
-        )
-        return int(quota["Quota"]["Value"])
-    except (botocore.exceptions.ClientError, KeyError):
-        return None
-
-
 def _read_live(fleet: Fleet, planned: RegionUsage) -> RegionUsage:
     session = _session(planned.account, planned.region)
     inventory = read_inventory(session.client("sagemaker"), session.client("ssm"))
-    return live_usage(fleet, planned, inventory, _live_quota(session))
+    return live_usage(fleet, planned, inventory, read_quota(session.client("service-quotas")))
 
 
 @app.command()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import botocore.exceptions
+
 from animl_ops.inventory import Inventory
 from animl_ops.plan import PlannedEndpoint, planned_endpoints
 from model_registry.loader import Fleet
+
+SERVERLESS_CONCURRENCY_QUOTA = "L-96300102"
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,14 @@ def live_usage(
         unmanaged=tuple(sorted(e.name for e in serverless if e.name not in managed)),
         drift=tuple(_drift(expected, inventory)),
     )
+
+
+def read_quota(service_quotas) -> int | None:
+    """The account's serverless concurrency quota, or None where Service Quotas cannot tell."""
+    try:
+        quota = service_quotas.get_service_quota(
+            ServiceCode="sagemaker", QuotaCode=SERVERLESS_CONCURRENCY_QUOTA
+        )
+        return int(quota["Quota"]["Value"])
+    except (botocore.exceptions.ClientError, KeyError):
+        return None

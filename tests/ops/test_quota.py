@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import boto3
 import botocore.exceptions
+from botocore.stub import Stubber
 
 from animl_ops.cli import _aws_failure
 from animl_ops.plan import find_environment, planned_endpoints
+from animl_ops.quota import read_quota
 from model_registry.loader import load_fleet
 from tests.ops.conftest import deploy_by_hand, run_ops
 
@@ -151,3 +154,21 @@ def test_a_throttled_call_says_to_wait_and_retry():
     assert str(_aws_failure(throttled)) == (
         "AWS throttled the call (ThrottlingException): wait a minute and run it again"
     )
+
+
+def test_the_service_quotas_value_wins_and_an_unreadable_one_falls_back():
+    # A stubbed client: botocore checks the request and response shapes, nothing is sent.
+    client = boto3.client(
+        "service-quotas",
+        region_name="us-west-2",
+        aws_access_key_id="stub",
+        aws_secret_access_key="stub",  # noqa: S106
+    )
+    request = {"ServiceCode": "sagemaker", "QuotaCode": "L-96300102"}
+    with Stubber(client) as stub:
+        stub.add_response("get_service_quota", {"Quota": {"Value": 1500.0}}, request)
+        stub.add_client_error(
+            "get_service_quota", "NoSuchResourceException", expected_params=request
+        )
+        assert read_quota(client) == 1500
+        assert read_quota(client) is None
