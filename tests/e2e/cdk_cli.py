@@ -71,7 +71,8 @@ class CdkCli:
         )
 
     def diff(self, assembly: Path, *stacks: str) -> str:
-        # A template diff: the emulator's change sets list no replacements to read.
+        # A template diff: the emulator's change sets carry no property details, and the CLI's
+        # default change-set diff would then report "There were no differences".
         result = self.run("diff", "--app", str(assembly), "--method=template", *stacks)
         return result.stdout + result.stderr
 

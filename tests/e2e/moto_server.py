@@ -5,7 +5,8 @@ creates the next, and polls until the deleted set is gone. moto 5.2 looks change
 alone, across all stacks, so with several stacks it executes another stack's change set; it fails
 DeleteChangeSet on a missing set with a 500; and it answers a missing set with ValidationError
 instead of ChangeSetNotFound. Stacks would be left in REVIEW_IN_PROGRESS and updates would hang.
-These three handlers look change sets up by name within the stack.
+These three handlers look change sets up by name within the stack, delete a missing set without
+complaint, and answer ChangeSetNotFound for it.
 
 On an update the CLI passes the stack's SSM-typed BootstrapVersion parameter with UsePreviousValue;
 moto then hands the already resolved value ("29"), not the parameter path, back to SSM and fails
@@ -20,6 +21,7 @@ Run as: python moto_server.py -H localhost -p PORT
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -62,7 +64,9 @@ def describe_change_set(self: CloudFormationResponse) -> ActionResult:
 
 
 def delete_change_set(self: CloudFormationResponse) -> EmptyResult:
-    del self.cloudformation_backend.change_sets[_requested_change_set_id(self)]
+    # CloudFormation deletes a change set that is already gone without complaint.
+    with contextlib.suppress(ChangeSetNotFoundError):
+        del self.cloudformation_backend.change_sets[_requested_change_set_id(self)]
     return EmptyResult()
 
 
