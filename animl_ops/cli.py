@@ -18,7 +18,6 @@ from typing import Annotated
 
 import boto3
 import botocore.exceptions
-import click
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -326,17 +325,13 @@ def cost(
 
 
 def main() -> int:
+    """Click reports usage errors itself (exit 2); expected failures become one line here."""
     try:
-        status = app(standalone_mode=False)
-    except click.ClickException as error:  # usage errors: click prints them with the usage line
-        error.show()
-        return error.exit_code
-    except click.Abort:
-        return 130
+        app()
     except (OpsError, SmokeError, LocalRuntimeError, cost_model.PricesError) as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         return 2
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         err.print(f"error: {_aws_failure(error)}", markup=False, highlight=False)
         return 2
-    return status if isinstance(status, int) else 0
+    return 0

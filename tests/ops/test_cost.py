@@ -55,3 +55,14 @@ def test_an_unknown_instance_type_lists_the_known_ones():
         "no price for ml.p5.48xlarge in us-west-2; the price list has ['ml.c5.2xlarge'"
         in run.stderr
     )
+
+
+def test_a_usage_error_is_reported_by_the_cli_without_a_traceback():
+    for args, message in {
+        ("cost", "--images", "0", "--seconds-per-image", "1"): "Invalid value for '--images'",
+        ("quota", "--bogus"): "No such option: --bogus",
+    }.items():
+        run = run_ops(*args)
+        assert run.returncode == 2
+        assert message in run.stderr
+        assert "Traceback" not in run.stderr
