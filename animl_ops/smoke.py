@@ -54,6 +54,9 @@ def smoke_endpoint(ssm, sagemaker, runtime, model: ModelSpec, kind: EndpointKind
     try:
         status = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"]
     except sagemaker.exceptions.ClientError as error:
+        # SageMaker answers a missing endpoint with ValidationException; throttling etc. go up.
+        if error.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
         raise SmokeError(
             f"{parameter} names endpoint {endpoint}, which does not exist: redeploy the stack"
         ) from error

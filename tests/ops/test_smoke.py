@@ -109,3 +109,16 @@ def test_unknown_names_are_one_line_errors():
     for args, message in cases.items():
         run = run_ops(*args)
         assert (run.returncode, run.stderr) == (2, message + "\n")
+
+
+def test_a_parameter_naming_a_deleted_endpoint_says_to_redeploy(emulator):
+    account = emulator.default_account
+    emulator.client("ssm", account, "us-west-2").put_parameter(
+        Name="/ml/mirav2-batch-endpoint-prod", Value="mirav2-batch", Type="String"
+    )
+    run = run_ops("smoke", "animl", "mirav2", env=emulator.env(account, "us-west-2"))
+    assert (run.returncode, run.stderr) == (
+        2,
+        "error: /ml/mirav2-batch-endpoint-prod names endpoint mirav2-batch, which does not exist: "
+        "redeploy the stack\n",
+    )
