@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,19 @@ from tests.e2e.emulator import Emulator, running_emulator
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
+    """`npx cdk synth` as an ops engineer runs it, with AWS credentials and endpoints unset."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
+    for item in context:
+        args += ["--context", item]
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 class RegistryCopy:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import cdk_synth
 
 ANIML_ENDPOINTS = {
     "megadetector-v5a": ("batch", "realtime"),
@@ -26,19 +25,6 @@ ANIML_ENDPOINTS = {
     "alitav3": ("batch",),
     "nzi-adsv1": ("batch", "realtime"),
 }
-
-
-def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
-    """`npx cdk synth` as an ops engineer runs it, with AWS credentials and endpoints unset."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
-    for item in context:
-        args += ["--context", item]
-    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def templates(outdir: Path) -> dict[str, dict]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -33,9 +32,6 @@ class CdkCli:
         self.env = emulator.env(account, region) | {
             "CDK_DOCKER": str(DOCKER_STANDIN),
             "DOCKER_STANDIN_LOG": str(self.docker_log),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ.get(
-                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20"
-            ),
         }
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

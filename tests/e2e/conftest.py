@@ -11,10 +11,9 @@ import pytest
 from animl_ops.inventory import Inventory, read_inventory
 from animl_ops.plan import PlannedEndpoint, find_environment, planned_endpoints
 from model_registry.loader import load_fleet
-from tests.conftest import RegistryCopy
+from tests.conftest import RegistryCopy, cdk_synth
 from tests.e2e.cdk_cli import CdkCli
 from tests.e2e.emulator import Account, Emulator
-from tests.test_app import cdk_synth
 
 
 @dataclass
