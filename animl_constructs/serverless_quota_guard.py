@@ -11,7 +11,7 @@ from aws_cdk import Annotations, IAspect, Stack, Token
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import IConstruct
 
-from model_registry.limits import CONCURRENCY_QUOTA_CODE
+from animl_contract.limits import CONCURRENCY_QUOTA_CODE
 
 AccountRegion = tuple[str, str]
 

@@ -11,7 +11,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from model_registry.schema import EnvironmentsFile, EnvironmentSpec, ModelSpec
+from animl_contract.artifact import validation_problems
+from model_registry.schema import (
+    EnvironmentsFile,
+    EnvironmentSpec,
+    ModelSpec,
+    classes_file_labels,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY_DIR = REPO_ROOT / "model_registry"
@@ -77,6 +83,9 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     shown = _display(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(shown, "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -90,29 +99,25 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
 
 
 def _pydantic_problems(shown: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for e in error.errors(include_url=False):
-        field = ".".join(str(part) for part in e["loc"])
-        message = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif e["type"] == "missing":
-            message = "required field is missing"
-        elif e["type"] not in ("value_error", "assertion_error"):
-            message = f"{e['input']!r}: {message}"
-        problems.append(Problem(shown, field, message))
-    return problems
+    return [Problem(shown, field, message) for field, message in validation_problems(error)]
 
 
-def _point_at_classes_file(problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+def _point_at_classes_file(
+    problems: list[Problem], data: dict[str, Any], folder: Path
+) -> list[Problem]:
     """Problems with classes read from classes_file name that file and line, not a list index."""
-    if "classes_file" not in data:
+    path = folder / str(data.get("classes_file"))
+    if "classes_file" not in data or not path.is_file():
+        return problems
+    try:
+        lines = [number for number, _ in classes_file_labels(path)]
+    except ValueError:
         return problems
     pointed = []
     for p in problems:
         parts = p.field.split(".")
         if parts[0] == "classes" and len(parts) > 1 and parts[1].isdigit():
-            field = f"classes_file {data['classes_file']} line {int(parts[1]) + 1}"
+            field = f"classes_file {data['classes_file']} line {lines[int(parts[1])]}"
             p = Problem(p.file, field, p.message)
         pointed.append(p)
     return pointed
@@ -135,8 +140,13 @@ def _load_models(
         try:
             spec = ModelSpec.model_validate(data, context=context)
         except ValidationError as exc:
-            problems.extend(_point_at_classes_file(_pydantic_problems(shown, exc), data))
+            problems.extend(_point_at_classes_file(_pydantic_problems(shown, exc), data, path.parent))
             continue
+        problems.extend(
+            _point_at_classes_file(
+                [Problem(shown, f, m) for f, m in spec.problems()], data, path.parent
+            )
+        )
         if spec.name != path.name.split(".")[0]:
             problems.append(
                 Problem(shown, "name", f"{spec.name!r} must match the file name {path.name!r}")

@@ -22,7 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from model_registry import limits
+from animl_contract import limits
+from animl_contract.artifact import family_problems
+from animl_contract.families import Family
+from animl_contract.labels import SpeciesNetLabel, name_problem, scrubbed_name
+from animl_contract.preprocessing import Preprocessing
 
 EndpointKind = Literal["batch", "realtime"]
 ENDPOINT_KINDS: tuple[EndpointKind, ...] = ("batch", "realtime")
@@ -36,7 +40,7 @@ REGION_PLACEHOLDER = "{region}"
 _S3_ARTIFACT_PATTERN = re.compile(
     r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$"
 )
-_MONGO_FORBIDDEN = (".", "$")
+_COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 # The longest endpoint suffix is "-realtime"; the endpoint name must stay within 63 characters.
 MODEL_NAME_MAX_CHARS = limits.ENDPOINT_NAME_MAX_CHARS - len("-realtime")
 
@@ -49,19 +53,17 @@ def _check_name(value: str, max_chars: int) -> str:
     return value
 
 
-def _mongo_safe(value: str) -> str:
-    bad = [c for c in _MONGO_FORBIDDEN if c in value]
-    if bad:
-        scrubbed = value
-        for c in _MONGO_FORBIDDEN:
-            scrubbed = scrubbed.replace(c, "")
-        raise ValueError(
-            f"{value!r} contains {' and '.join(repr(c) for c in bad)}, which MongoDB keys "
-            f"cannot hold; use {scrubbed.strip()!r}"
-        )
-    if not value.strip() or value != value.strip():
-        raise ValueError(f"{value!r} must be non-empty with no leading or trailing spaces")
-    return value
+def classes_file_labels(path: Path) -> list[tuple[int, str]]:
+    """(line number, label) of a classes file: one label a line, `#` starts a comment line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"classes_file {path.name}: not UTF-8 text (byte {error.start})") from None
+    return [
+        (number, line.strip())
+        for number, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _context_dir(info: ValidationInfo, key: str) -> Path:
@@ -81,21 +83,59 @@ class _Strict(BaseModel):
 
 
 class ClassSpec(_Strict):
-    """One class the model predicts. `id` is the label the endpoint returns; `name` is for people."""
+    """One class the model predicts: `id` is the label the endpoint returns, `name` and `color`
+    are the MLModel category's (a missing color is taken from the Animl API's own palette)."""
 
-    id: str
+    id: str = Field(min_length=1)
     name: str
+    color: str | None = None
+    taxonomy: str | None = None
 
-    @field_validator("id", "name")
+    @field_validator("name")
     @classmethod
-    def _safe_for_mongodb(cls, v: str) -> str:
-        return _mongo_safe(v)
+    def _name_is_a_mongodb_key(cls, v: str) -> str:
+        if problem := name_problem(v):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("color")
+    @classmethod
+    def _hex_color(cls, v: str | None) -> str | None:
+        if v is not None and not _COLOR_PATTERN.match(v):
+            raise ValueError(f"{v!r} must be a colour as #RRGGBB")
+        return v
 
 
 def _class_shorthand(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"id": value, "name": value}
-    return value
+    """A bare label: its name is the label scrubbed of `.` and `$`; a SpeciesNet label's is its
+    common name, with its lineage as the taxonomy."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = SpeciesNetLabel.parse(value)
+    except ValueError:
+        return {"id": value, "name": scrubbed_name(value)}
+    return {"id": value, "name": scrubbed_name(parsed.common_name), "taxonomy": parsed.taxonomy}
+
+
+class RecordSpec(_Strict):
+    """One MLModel record (animl-api src/api/db/schemas/MLModel.ts): the API routes on `id`
+    (src/ml/modelInterfaces.ts). empty_category: the API writes label '0' ('empty') for this
+    record when nothing passes the thresholds, so the record needs that category."""
+
+    id: str = Field(min_length=1)
+    version: Annotated[str, BeforeValidator(_require_string)] | None = Field(
+        default=None, min_length=1
+    )
+    description: str | None = None
+    default_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    expects_crops: bool
+    empty_category: bool = False
+
+
+UnverifiedField = Literal[
+    "classes", "colors", "version", "default_confidence_threshold", "preprocessing", "taxonomy"
+]
 
 
 class EndpointSpec(_Strict):
@@ -168,15 +208,18 @@ class ModelSpec(_Strict):
     name: str
     version: Annotated[str, BeforeValidator(_require_string)] = Field(min_length=1)
     description: str = Field(min_length=1)
-    family: Literal["detector", "crop-classifier", "speciesnet"]
+    family: Family
     architecture: str = Field(min_length=1)
     container: str
     artifact: str
-    input_size: int = Field(ge=32, le=4096)
     classes: tuple[Annotated[ClassSpec, BeforeValidator(_class_shorthand)], ...] | None = None
     classes_file: str | None = None
-    default_confidence_threshold: float = Field(ge=0.0, le=1.0)
+    preprocessing: Preprocessing | None = None
+    records: tuple[RecordSpec, ...] = Field(min_length=1)
     endpoints: EndpointsSpec
+    #: What is not public about this model, each with why: the loader then lets the field be
+    #: missing, and `mlmodel export` says what an engineer with the model in hand must fill in.
+    unverified: dict[UnverifiedField, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -231,20 +274,38 @@ class ModelSpec(_Strict):
             raise ValueError("give either classes or classes_file, not both")
         path = _context_dir(info, "file_dir") / str(data["classes_file"])
         if path.is_file():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            data = {**data, "classes": [line.strip() for line in lines if line.strip()]}
+            data = {**data, "classes": [label for _, label in classes_file_labels(path)]}
         return data
 
-    @model_validator(mode="after")
-    def _classes_given_and_unique(self) -> ModelSpec:
-        if not self.classes:
-            raise ValueError("classes: give at least one class, inline or in classes_file")
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) for what is missing or inconsistent across fields."""
+        problems = []
+        if not self.classes and "classes" not in self.unverified:
+            problems.append(("classes", "give at least one class, or mark classes unverified"))
         for attr in ("id", "name"):
-            counts = Counter(getattr(c, attr) for c in self.classes)
+            # The API matches a project's labels to categories by lower-cased name (Image.ts).
+            counts = Counter(
+                getattr(c, attr).lower() if attr == "name" else getattr(c, attr)
+                for c in self.classes or ()
+            )
             dupes = sorted(value for value, n in counts.items() if n > 1)
             if dupes:
-                raise ValueError(f"classes: duplicate {attr}s {dupes}")
-        return self
+                problems.append(("classes", f"duplicate {attr}s {dupes}"))
+        if self.preprocessing is None and "preprocessing" not in self.unverified:
+            problems.append(("preprocessing", "required unless marked unverified"))
+        if self.preprocessing is not None and self.classes:
+            problems += [
+                ("preprocessing", p)
+                for p in family_problems(self.family, tuple(self.class_ids), self.preprocessing)
+            ]
+        for i, record in enumerate(self.records):
+            for attr in ("version", "default_confidence_threshold"):
+                if getattr(record, attr) is None and attr not in self.unverified:
+                    problems.append((f"records.{i}.{attr}", "required unless marked unverified"))
+        ids = Counter(r.id for r in self.records)
+        if dupes := sorted(i for i, n in ids.items() if n > 1):
+            problems.append(("records", f"duplicate ids {dupes}"))
+        return problems
 
     @property
     def class_ids(self) -> list[str]:

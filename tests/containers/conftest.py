@@ -18,12 +18,15 @@ from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
 
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
-MD_CLASSES = [
-    {"id": "1", "name": "animal"},
-    {"id": "2", "name": "person"},
-    {"id": "3", "name": "vehicle"},
+MD_LABELS = ["1", "2", "3"]
+CLASSIFIER_LABELS = ["red thing", "green thing", "blue thing", "Bird sp.", "fox"]
+SPECIESNET_LABELS = [
+    "11111111-0000-0000-0000-000000000001;mammalia;carnivora;canidae;vulpes;vulpes;red fox",
+    "11111111-0000-0000-0000-000000000002;aves;;;;;bird",
+    "11111111-0000-0000-0000-000000000003;mammalia;rodentia;;;;rodent",
+    "11111111-0000-0000-0000-000000000004;;;;;;blank",
+    "11111111-0000-0000-0000-000000000005;;;;;;animal",
 ]
-CLASSIFIER_CLASSES = ["red thing", "green thing", "blue thing", "Bird sp.", "fox"]
 
 # Canvas-pixel predictions (cx, cy, w, h, objectness, animal, person, vehicle) of the test detector.
 DETECTOR_PREDICTIONS = np.array(
@@ -73,10 +76,10 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
     onnx = {
         "detector": onnx_models.yolov5_detector(root / "detector.onnx", DETECTOR_PREDICTIONS),
         "classifier": onnx_models.color_classifier(
-            root / "classifier.onnx", len(CLASSIFIER_CLASSES), 64
+            root / "classifier.onnx", len(CLASSIFIER_LABELS), 64
         ),
         "speciesnet": onnx_models.color_classifier(
-            root / "speciesnet.onnx", len(CLASSIFIER_CLASSES), 480, "NHWC"
+            root / "speciesnet.onnx", len(CLASSIFIER_LABELS), 480, "NHWC"
         ),
         "slow": onnx_models.slow_classifier(root / "slow.onnx", 2, 32, matmuls=1000),
     }
@@ -84,35 +87,58 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
         "name": "megadetector-v5a",
         "version": "5a",
         "family": "detector",
-        "input_size": 1280,
-        "classes": MD_CLASSES,
+        "labels": MD_LABELS,
+        "preprocessing": {"detector": {"canvas": [960, 1280], "canvas_mode": "stride-multiple"}},
     }
     classifier = {
         "name": "mirav2",
         "version": "2.0",
         "family": "crop-classifier",
-        "input_size": 64,
-        "classes": CLASSIFIER_CLASSES,
+        "labels": CLASSIFIER_LABELS,
+        "preprocessing": {
+            "classifier": {"input_size": 64, "normalization": "imagenet", "top_k": None}
+        },
     }
     speciesnet = {
         "name": "speciesnetv401a",
         "version": "4.0.1a",
         "family": "speciesnet",
-        "input_size": 480,
-        "classes": CLASSIFIER_CLASSES,
+        "labels": SPECIESNET_LABELS,
+        "preprocessing": {
+            "classifier": {
+                "input_size": 480,
+                "bbox_format": "xywh",
+                "crop": "box",
+                "normalization": "none",
+                "layout": "NHWC",
+            },
+            "detector": {
+                "canvas": [1280, 1280],
+                "canvas_mode": "stride-multiple",
+                "confidence_threshold": 0.01,
+            },
+        },
     }
     slow = {
         "name": "slow",
         "version": "1",
         "family": "crop-classifier",
-        "input_size": 32,
-        "classes": ["a", "b"],
+        "labels": ["a", "b"],
+        "preprocessing": {"classifier": {"input_size": 32, "normalization": "imagenet"}},
     }
     return {
         "detector": make_artifact(root / "md", onnx["detector"], md),
         "classifier": make_artifact(root / "cls", onnx["classifier"], classifier, optimize=True),
         "xywh-classifier": make_artifact(
-            root / "xywh", onnx["classifier"], classifier | {"bbox_format": "xywh"}
+            root / "xywh",
+            onnx["classifier"],
+            classifier
+            | {
+                "preprocessing": {
+                    "classifier": classifier["preprocessing"]["classifier"]
+                    | {"bbox_format": "xywh"}
+                }
+            },
         ),
         "speciesnet": make_artifact(
             root / "sn", onnx["speciesnet"], speciesnet, detector=onnx["detector"], optimize=True

@@ -1,72 +1,123 @@
-"""Box and image arithmetic shared by the handlers: letterbox, rescaling, NMS, square crops."""
+"""Box and image arithmetic of the original Animl handlers, without torch or OpenCV.
+
+Sources (github:tnc-ca-geo/animl-ml): the letterbox, box rescaling and NMS of
+api/megadetectorv5/mdv5_handler.py (YOLOv5's own code); the square crop of
+api/mirav2/mirav2_handler.py, the SDZWA and DeepFaune handlers (CameraTraps' crop_detections);
+the buffered crop of api/nzdoc/nzdoc_handler.py; torchvision's Resize and CenterCrop.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from animl_serve.errors import ClientError
 
-LETTERBOX_FILL = (114, 114, 114)
+LETTERBOX_FILL = 114
+PIL_FILTERS = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax as fractions
 
 
 @dataclass(frozen=True)
 class LetterboxPlan:
-    """How an image of `source` (width, height) maps onto the model input `canvas`."""
+    """How an image of `source` (width, height) maps onto the model's canvas."""
 
     source: tuple[int, int]
     ratio: float
     resized: tuple[int, int]
+    half_pad: tuple[float, float]  # YOLOv5's (dw / 2, dh / 2), which scale_boxes subtracts
     pad_left: int
     pad_top: int
     canvas: tuple[int, int]
 
 
 def plan_letterbox(
-    width: int,
-    height: int,
-    target: tuple[int, int],
-    stride: int,
-    pad_to_stride_only: bool,
-    scale_up: bool = False,
+    width: int, height: int, canvas: tuple[int, int], stride: int, fixed: bool
 ) -> LetterboxPlan:
-    """YOLOv5's letterbox: keep the aspect ratio, never enlarge (unless scale_up), then pad.
+    """YOLOv5's letterbox with scaleup=False: keep the aspect ratio, never enlarge, pad with grey.
 
-    target is (height, width). With pad_to_stride_only the canvas is the smallest stride multiple
-    around the resized image (a model with dynamic input size); otherwise it is the target.
+    canvas is (height, width). fixed (auto=False) fills the whole canvas; otherwise the padding
+    is only what reaches the next multiple of stride.
     """
-    target_h, target_w = target
-    ratio = min(target_h / height, target_w / width)
-    if not scale_up:
-        ratio = min(ratio, 1.0)
+    canvas_h, canvas_w = canvas
+    ratio = min(min(canvas_h / height, canvas_w / width), 1.0)
     resized = (round(width * ratio), round(height * ratio))
-    dw, dh = target_w - resized[0], target_h - resized[1]
-    if pad_to_stride_only:
+    if min(resized) < 1:
+        raise ClientError(
+            f"the image is {width}x{height} pixels: at the detector's scale one side is less "
+            "than a pixel"
+        )
+    dw, dh = canvas_w - resized[0], canvas_h - resized[1]
+    if not fixed:
         dw, dh = dw % stride, dh % stride
     half_w, half_h = dw / 2, dh / 2
     left, right = round(half_w - 0.1), round(half_w + 0.1)
     top, bottom = round(half_h - 0.1), round(half_h + 0.1)
-    canvas = (resized[0] + left + right, resized[1] + top + bottom)
-    return LetterboxPlan((width, height), ratio, resized, left, top, canvas)
+    size = (resized[0] + left + right, resized[1] + top + bottom)
+    return LetterboxPlan((width, height), ratio, resized, (half_w, half_h), left, top, size)
 
 
-def letterbox(image: Image.Image, plan: LetterboxPlan) -> np.ndarray:
+def _linear_taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OpenCV INTER_LINEAR's two source indices and weight per output pixel along one axis."""
+    position = (np.arange(target) + 0.5) * (source / target) - 0.5
+    first = np.floor(position)
+    weight = position - first
+    weight[first < 0] = 0.0
+    first = first.clip(0, source - 1).astype(np.int64)
+    weight[first >= source - 1] = 0.0
+    return first, np.minimum(first + 1, source - 1), weight.astype(np.float32)
+
+
+def resize_linear_cv2(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An HWC uint8 image resized to (width, height) as cv2.resize(INTER_LINEAR) does: two taps
+    per axis at half-pixel centres, no antialiasing. Values may differ from OpenCV's fixed-point
+    arithmetic by one level."""
+    height, width = pixels.shape[:2]
+    x0, x1, wx = _linear_taps(width, size[0])
+    y0, y1, wy = _linear_taps(height, size[1])
+    rows = pixels[y0].astype(np.float32) * (1 - wy)[:, None, None] + pixels[y1].astype(
+        np.float32
+    ) * wy[:, None, None]
+    out = rows[:, x0] * (1 - wx)[None, :, None] + rows[:, x1] * wx[None, :, None]
+    return np.rint(out).clip(0, 255).astype(np.uint8)
+
+
+def letterbox(image: Image.Image, plan: LetterboxPlan, resize_filter: str) -> np.ndarray:
     """The letterboxed image as an HWC uint8 array of the plan's canvas size."""
+    pixels = np.asarray(image)
     if image.size != plan.resized:
-        image = image.resize(plan.resized, Image.Resampling.BILINEAR)
-    canvas = Image.new("RGB", plan.canvas, LETTERBOX_FILL)
-    canvas.paste(image, (plan.pad_left, plan.pad_top))
-    return np.asarray(canvas)
+        if resize_filter == "cv2-linear":
+            pixels = resize_linear_cv2(pixels, plan.resized)
+        else:
+            pixels = np.asarray(image.resize(plan.resized, Image.Resampling.BILINEAR))
+    canvas = np.full((plan.canvas[1], plan.canvas[0], 3), LETTERBOX_FILL, np.uint8)
+    canvas[
+        plan.pad_top : plan.pad_top + plan.resized[1],
+        plan.pad_left : plan.pad_left + plan.resized[0],
+    ] = pixels
+    return canvas
 
 
 def boxes_to_source(xyxy: np.ndarray, plan: LetterboxPlan) -> np.ndarray:
-    """Canvas pixel boxes back to the source image, clipped, as fractions of its size."""
+    """Canvas pixel boxes back to the source image, clipped, as fractions (YOLOv5 scale_boxes)."""
     width, height = plan.source
+    if plan.half_pad == (0.0, 0.0):  # the handler then derives gain and padding from the shapes
+        gain = min(plan.canvas[1] / height, plan.canvas[0] / width)
+        pad = ((plan.canvas[0] - width * gain) / 2, (plan.canvas[1] - height * gain) / 2)
+    else:
+        gain, pad = plan.ratio, plan.half_pad
     boxes = xyxy.astype(np.float64).copy()
-    boxes[:, [0, 2]] = (boxes[:, [0, 2]] - plan.pad_left) / plan.ratio
-    boxes[:, [1, 3]] = (boxes[:, [1, 3]] - plan.pad_top) / plan.ratio
+    boxes[:, [0, 2]] = (boxes[:, [0, 2]] - pad[0]) / gain
+    boxes[:, [1, 3]] = (boxes[:, [1, 3]] - pad[1]) / gain
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width) / width
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height) / height
     return boxes
@@ -84,14 +135,14 @@ def xywh_center_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 def nms(
     boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int | None = None
 ) -> np.ndarray:
-    """Greedy non-maximum suppression; returns kept indices, highest score first.
+    """Greedy non-maximum suppression (torchvision.ops.nms); kept indices, highest score first.
 
     Boxes are kept in score order, so stopping at max_keep gives the same first max_keep boxes
     as a full pass, in at most max_keep iterations however many candidates there are.
     """
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1).clip(0) * (y2 - y1).clip(0)
-    order = scores.argsort()[::-1]
+    order = scores.argsort(kind="stable")[::-1]
     keep: list[int] = []
     while order.size and (max_keep is None or len(keep) < max_keep):
         best, rest = order[0], order[1:]
@@ -104,11 +155,11 @@ def nms(
     return np.asarray(keep, dtype=np.int64)
 
 
-def parse_bbox(value: object, bbox_format: str) -> tuple[float, float, float, float]:
+def parse_bbox(value: object, bbox_format: str) -> Box:
     """A request bbox as (xmin, ymin, xmax, ymax) fractions.
 
     bbox_format "yxyx" is [ymin, xmin, ymax, xmax]; "xywh" is [x, y, width, height]. A string
-    such as "[0,0,1,1]" is accepted too, as the Animl API sometimes sends one.
+    such as "[0,0,1,1]" is accepted too, as the original handlers read one with literal_eval.
     """
     if isinstance(value, str):
         text = value.strip().removeprefix("[").removesuffix("]")
@@ -132,34 +183,74 @@ def parse_bbox(value: object, bbox_format: str) -> tuple[float, float, float, fl
         raise ClientError(f"bbox {list(value)} must lie within 0..1 ({shape}, relative)")
     if xmax <= xmin or ymax <= ymin:
         raise ClientError(f"bbox {list(value)} is empty or inverted ({shape})")
-    return xmin, ymin, min(xmax, 1.0), min(ymax, 1.0)
+    return max(xmin, 0.0), max(ymin, 0.0), min(xmax, 1.0), min(ymax, 1.0)
 
 
-@dataclass(frozen=True)
-class SquareCrop:
-    side: int
-    region: tuple[int, int, int, int]  # left, top, right, bottom in the image
-    offset: tuple[int, int]  # where the region lands on the side x side canvas
-
-
-def plan_square_crop(box: tuple[float, float, float, float], width: int, height: int) -> SquareCrop:
-    """The tightest square around the box, centred on it, limited to the image."""
-    xmin, ymin, xmax, ymax = box
-    left, right, top, bottom = xmin * width, xmax * width, ymin * height, ymax * height
-    side = max(1, round(max(right - left, bottom - top)))
-    square_left = round((left + right) / 2 - side / 2)
-    square_top = round((top + bottom) / 2 - side / 2)
-    region = (
-        max(0, square_left),
-        max(0, square_top),
-        min(width, square_left + side),
-        min(height, square_top + side),
+def _too_small(box: Box, size: tuple[int, int]) -> ClientError:
+    return ClientError(
+        f"bbox {list(box)} (xmin, ymin, xmax, ymax) covers less than a pixel of the "
+        f"{size[0]}x{size[1]} image"
     )
-    return SquareCrop(side, region, (region[0] - square_left, region[1] - square_top))
 
 
-def square_crop(image: Image.Image, plan: SquareCrop) -> Image.Image:
-    """The planned square, black where it extends beyond the image."""
-    canvas = Image.new("RGB", (plan.side, plan.side), (0, 0, 0))
-    canvas.paste(image.crop(plan.region), plan.offset)
-    return canvas
+def square_crop(image: Image.Image, box: Box) -> Image.Image:
+    """CameraTraps' crop_detections: the tightest square around the box, shifted to stay inside
+    the image, black where the image is too small to fill it."""
+    width, height = image.size
+    xmin, ymin, xmax, ymax = box
+    left, top = int(xmin * width), int(ymin * height)
+    box_w, box_h = int((xmax - xmin) * width), int((ymax - ymin) * height)
+    side = max(box_w, box_h)
+    if side < 1:
+        raise _too_small(box, image.size)
+    left = max(0, min(left - int((side - box_w) / 2), width - box_w))
+    top = max(0, min(top - int((side - box_h) / 2), height - box_h))
+    crop_w, crop_h = min(width, side), min(height, side)
+    crop = image.crop((left, top, left + crop_w, top + crop_h))
+    if crop_w != crop_h:
+        crop = ImageOps.pad(crop, size=(side, side), color=0)
+    return crop
+
+
+def buffered_crop(image: Image.Image, box: Box, buffer: float) -> Image.Image:
+    """The nzdoc handler's crop: the box grown by `buffer` of the image on each side, clipped."""
+    width, height = image.size
+    xmin, ymin, xmax, ymax = box
+    region = (
+        int(max(0.0, xmin - buffer) * width),
+        int(max(0.0, ymin - buffer) * height),
+        int(min(1.0, xmax + buffer) * width),
+        int(min(1.0, ymax + buffer) * height),
+    )
+    if region[2] <= region[0] or region[3] <= region[1]:
+        raise _too_small(box, image.size)
+    return image.crop(region)
+
+
+def box_crop(image: Image.Image, box: Box) -> Image.Image:
+    width, height = image.size
+    xmin, ymin, xmax, ymax = box
+    region = (
+        int(xmin * width),
+        int(ymin * height),
+        max(int(xmin * width) + 1, math.ceil(xmax * width)),
+        max(int(ymin * height) + 1, math.ceil(ymax * height)),
+    )
+    return image.crop(region)
+
+
+def resize_shorter_then_center_crop(
+    image: Image.Image, size: tuple[int, int], resample: Image.Resampling
+) -> Image.Image:
+    """torchvision Resize(short) then CenterCrop((height, width)) on a PIL image."""
+    height, width = size
+    short = min(height, width)
+    w, h = image.size
+    if w <= h:
+        new = (short, int(short * h / w))
+    else:
+        new = (int(short * w / h), short)
+    image = image.resize(new, resample)
+    top = int(round((new[1] - height) / 2.0))
+    left = int(round((new[0] - width) / 2.0))
+    return image.crop((left, top, left + width, top + height))

@@ -1,13 +1,11 @@
-"""Decoding request images into upright 8-bit RGB, with limits against hostile input."""
+"""Decoding request images into 8-bit RGB, with limits against hostile input."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
-import math
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,12 +16,6 @@ from animl_serve.errors import ClientError
 Image.MAX_IMAGE_PIXELS = None
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
-_EXIF_ORIENTATION = 0x0112
-_QUARTER_TURNS = {5, 6, 7, 8}
-
-#: Given the upright (width, height), the factor (at most 1) by which the image may be shrunk
-#: without the model losing detail.
-ScaleHint = Callable[[tuple[int, int]], float]
 
 
 def decode_base64(text: object, field: str) -> bytes:
@@ -35,18 +27,9 @@ def decode_base64(text: object, field: str) -> bytes:
         raise ClientError(f"{field} is not valid base64: {exc}") from exc
 
 
-def _draft(image: Image.Image, scale: ScaleHint) -> None:
-    """Lets libjpeg decode a JPEG at 1/2, 1/4 or 1/8 scale when the model needs no more pixels."""
-    width, height = image.size
-    quarter_turn = image.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS
-    factor = scale((height, width) if quarter_turn else (width, height))
-    if factor <= 0.5:
-        image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
-
-
-def decode_image(data: bytes, max_pixels: int, scale: ScaleHint | None = None) -> Image.Image:
-    """Returns the image as RGB, rotated as its EXIF orientation says, never smaller than `scale`
-    allows."""
+def decode_image(data: bytes, max_pixels: int, apply_exif_orientation: bool) -> Image.Image:
+    """The image as RGB; turned upright as its EXIF orientation says only when asked, since the
+    original handlers never did and their boxes are in the stored frame."""
     if not data:
         raise ClientError("the image is empty")
     try:
@@ -59,10 +42,9 @@ def decode_image(data: bytes, max_pixels: int, scale: ScaleHint | None = None) -
                     f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels",
                     status=413,
                 )
-            if scale is not None and image.format == "JPEG":
-                _draft(image, scale)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            if apply_exif_orientation:
+                image = ImageOps.exif_transpose(image)
     except ClientError:
         raise
     except UnidentifiedImageError as exc:
@@ -73,14 +55,11 @@ def decode_image(data: bytes, max_pixels: int, scale: ScaleHint | None = None) -
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Grayscale, palette, alpha, CMYK and 16-bit images become 8-bit RGB."""
+    """As the handlers' image.convert('RGB') (alpha is dropped), but 16-bit images are scaled to
+    8 bits instead of clipped to white."""
     if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode != "F" else max(float(values.max()), 1.0)
         values = np.clip(values / top * 255.0, 0, 255).astype(np.uint8)
         image = Image.fromarray(values, mode="L")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, image)
     return image.convert("RGB") if image.mode != "RGB" else image

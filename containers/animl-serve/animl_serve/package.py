@@ -25,21 +25,17 @@ from animl_serve.backend import OnnxBackend, SessionOptions
 from animl_serve.cpu import usable_cpus
 from animl_serve.errors import ArtifactError, ClientError
 from animl_serve.handlers import Limits, load_handler
-from animl_serve.model_config import (
+from animl_contract.artifact import (
     CONFIG_FILE,
     DETECTOR_FILE,
     MODEL_FILE,
-    OPTIMIZED_MODEL_FILE,
-    parse_model_config,
+    ONNX_FILES,
+    ArtifactConfigError,
+    optimized_name,
+    parse_artifact_config,
 )
 
-ALLOWED_FILES = {
-    CONFIG_FILE,
-    MODEL_FILE,
-    OPTIMIZED_MODEL_FILE,
-    DETECTOR_FILE,
-    DETECTOR_FILE.replace(".onnx", ".optimized.onnx"),
-}
+ALLOWED_FILES = {CONFIG_FILE, *ONNX_FILES, *(optimized_name(n) for n in ONNX_FILES)}
 
 
 def _options() -> SessionOptions:
@@ -70,7 +66,7 @@ def validate(archive: Path) -> str:
         except ClientError as exc:  # the synthetic request was refused: the config is inconsistent
             raise ArtifactError(f"the handler refused its own synthetic request: {exc}") from exc
         config = handler.config
-        return f"{config.name} {config.version}: {config.family}, {len(config.classes)} classes, inference OK"
+        return f"{config.name} {config.version}: {config.family}, {len(config.labels)} labels, inference OK"
 
 
 def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
@@ -87,7 +83,10 @@ def build(
         config_data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{config}: cannot read the model config: {exc}") from exc
-    parse_model_config(config_data)
+    try:
+        parse_artifact_config(config_data, str(config))
+    except ArtifactConfigError as exc:
+        raise ArtifactError(str(exc)) from exc
     for path in (onnx, detector):
         if path is not None and not path.is_file():
             raise ArtifactError(f"{path} does not exist")
@@ -99,7 +98,7 @@ def build(
         if optimize:
             for name, source in list(files.items()):
                 if name.endswith(".onnx"):
-                    optimized = staging / name.replace(".onnx", ".optimized.onnx")
+                    optimized = staging / optimized_name(name)
                     OnnxBackend(source, SessionOptions(1, "extended", save_optimized_to=optimized))
                     del files[name]
                     files[optimized.name] = optimized

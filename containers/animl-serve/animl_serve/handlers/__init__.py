@@ -10,7 +10,8 @@ from animl_serve.handlers.base import Handler, Limits
 from animl_serve.handlers.classifier import CropClassifierHandler
 from animl_serve.handlers.detector import DetectorHandler
 from animl_serve.handlers.speciesnet import SpeciesNetHandler
-from animl_serve.model_config import DETECTOR_FILE, MODEL_FILE, load_model_config
+from animl_contract.artifact import DETECTOR_FILE, MODEL_FILE, optimized_name
+from animl_serve.model_config import load_model_config
 
 HANDLERS: dict[str, type[Handler]] = {
     "detector": DetectorHandler,
@@ -21,7 +22,7 @@ HANDLERS: dict[str, type[Handler]] = {
 
 def model_file(model_dir: Path, name: str = MODEL_FILE) -> Path:
     """The graph-optimized model that packaging may have shipped, else the plain one."""
-    for candidate in (name.replace(".onnx", ".optimized.onnx"), name):
+    for candidate in (optimized_name(name), name):
         if (model_dir / candidate).is_file():
             return model_dir / candidate
     raise ArtifactError(f"{model_dir} holds neither {name} nor its optimized form")
@@ -31,7 +32,7 @@ def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Ha
     """Loads the artifact in model_dir and checks it with one inference on a synthetic image."""
     config = load_model_config(model_dir)
     backend = OnnxBackend(model_file(model_dir), options)
-    has_detector = any(model_dir.glob(DETECTOR_FILE.replace(".onnx", "*.onnx")))
+    has_detector = any((model_dir / n).is_file() for n in (DETECTOR_FILE, optimized_name(DETECTOR_FILE)))
     detector = OnnxBackend(model_file(model_dir, DETECTOR_FILE), options) if has_detector else None
     handler = HANDLERS[config.family](config, backend, limits, detector=detector)
     try:

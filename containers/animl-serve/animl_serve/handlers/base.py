@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from animl_contract.artifact import ArtifactConfig
+from animl_contract.preprocessing import ClassifierSettings
+from animl_serve import geometry
 from animl_serve.backend import Backend
 from animl_serve.errors import ArtifactError, ClientError
-from animl_serve.model_config import ModelConfig
+from animl_serve.images import decode_image
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,11 @@ class Handler(ABC):
     content_types: frozenset[str]
 
     def __init__(
-        self, config: ModelConfig, backend: Backend, limits: Limits, detector: Backend | None = None
+        self,
+        config: ArtifactConfig,
+        backend: Backend,
+        limits: Limits,
+        detector: Backend | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
@@ -48,6 +55,11 @@ class Handler(ABC):
             content_type in ("", "application/octet-stream") or content_type in self.content_types
         )
 
+    def decode(self, data: bytes) -> Image.Image:
+        return decode_image(
+            data, self.limits.max_image_pixels, self.config.preprocessing.exif_orientation == "apply"
+        )
+
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
@@ -59,27 +71,52 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def to_batch(image: Image.Image, config: ModelConfig) -> np.ndarray:
-    """A one-image float32 batch, scaled to 0..1, normalized and laid out as the model wants."""
+def crop_and_resize(
+    image: Image.Image, box: geometry.Box, settings: ClassifierSettings
+) -> Image.Image:
+    """The classifier's view of the box: cropped and resized by the model's declared rules."""
+    if settings.crop == "square":
+        crop = geometry.square_crop(image, box)
+    elif settings.crop == "buffered":
+        crop = geometry.buffered_crop(image, box, settings.crop_buffer)
+    else:
+        crop = geometry.box_crop(image, box)
+    resample = geometry.PIL_FILTERS[settings.resize_filter]
+    if settings.resize == "shorter-side-then-center-crop":
+        return geometry.resize_shorter_then_center_crop(crop, settings.input_size, resample)
+    height, width = settings.input_size
+    return crop.resize((width, height), resample)
+
+
+def to_batch(image: Image.Image, settings: ClassifierSettings) -> np.ndarray:
+    """A one-image float32 batch: pixels / 255, normalized, laid out as the model wants."""
     pixels = np.asarray(image, dtype=np.float32) / 255.0
-    pixels = (pixels - np.asarray(config.mean, np.float32)) / np.asarray(config.std, np.float32)
-    if config.layout == "NCHW":
+    norm = settings.normalization
+    pixels = (pixels - np.asarray(norm.mean, np.float32)) / np.asarray(norm.std, np.float32)
+    if settings.layout == "NCHW":
         pixels = pixels.transpose(2, 0, 1)
     return np.ascontiguousarray(pixels[None])
 
 
-def class_scores(output: np.ndarray, config: ModelConfig) -> np.ndarray:
-    """The model's scores for one image as probabilities, one per configured class."""
+def class_scores(output: np.ndarray, config: ArtifactConfig) -> np.ndarray:
+    """The model's scores for one image as probabilities, one per label."""
+    assert config.preprocessing.classifier is not None
     scores = np.asarray(output, dtype=np.float64).reshape(-1)
-    if scores.size != len(config.classes):
+    if scores.size != len(config.labels):
         raise ArtifactError(
             f"the model returns {scores.size} scores but animl-model.json lists "
-            f"{len(config.classes)} classes"
+            f"{len(config.labels)} labels"
         )
-    if config.output == "logits":
+    if config.preprocessing.classifier.output == "logits":
         exp = np.exp(scores - scores.max())
         scores = exp / exp.sum()
     return scores
+
+
+def top_indices(scores: np.ndarray, top_k: int | None) -> list[int]:
+    """Indices of the top_k scores, highest first (TorchServe's torch.topk)."""
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order[: top_k or len(order)]]
 
 
 def synthetic_jpeg(width: int = 640, height: int = 480) -> bytes:

@@ -1,4 +1,5 @@
-"""MegaDetector: raw image bytes in, normalized boxes with classes 1, 2, 3 out."""
+"""MegaDetector: raw image bytes in, normalized boxes with classes 1, 2, 3 out (the MegaDetector v5
+handler, github:tnc-ca-geo/animl-ml api/megadetectorv5/mdv5_handler.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from animl_contract.preprocessing import DetectorSettings
 from animl_serve import geometry
 from animl_serve.backend import Backend
 from animl_serve.errors import ArtifactError
 from animl_serve.handlers.base import Handler, synthetic_jpeg
-from animl_serve.images import ScaleHint, decode_image
-from animl_serve.model_config import ModelConfig
 
-MAX_NMS_CANDIDATES = 30000
-CLASS_OFFSET = 7680  # YOLOv5's max_wh: keeps boxes of different classes apart during NMS
+MAX_NMS_CANDIDATES = 30000  # YOLOv5's max_nms
+CLASS_OFFSET = 4096  # YOLOv5's max_wh: keeps boxes of different classes apart during NMS
 
 
 @dataclass(frozen=True)
@@ -27,23 +27,22 @@ class Detection:
 
 
 def _candidates(
-    output: np.ndarray, config: ModelConfig
+    output: np.ndarray, settings: DetectorSettings, classes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xyxy boxes, confidences, class indices) above the confidence threshold."""
-    classes = len(config.classes)
-    yolov8 = config.detector_output == "yolov8"
+    yolov8 = settings.output == "yolov8"
     expected = (4 if yolov8 else 5) + classes
     # YOLOv5: (1, N, 5 + classes) with objectness; YOLOv8: (1, 4 + classes, N) without.
     rows = (output[0].T if yolov8 else output[0]) if output.ndim == 3 else output
     if output.ndim != 3 or rows.shape[1] != expected:
         raise ArtifactError(
-            f"detector output has shape {list(output.shape)}; a {config.detector_output} model "
+            f"detector output has shape {list(output.shape)}; a {settings.output} model "
             f"with {classes} classes gives {expected} values per box"
         )
     scores = rows[:, 4:] if yolov8 else rows[:, 5:] * rows[:, 4:5]
     class_index = scores.argmax(axis=1)
     confidence = scores[np.arange(len(rows)), class_index]
-    keep = confidence > config.confidence_threshold
+    keep = confidence > settings.confidence_threshold
     boxes, confidence, class_index = rows[keep, :4], confidence[keep], class_index[keep]
     if len(confidence) > MAX_NMS_CANDIDATES:
         top = confidence.argsort()[::-1][:MAX_NMS_CANDIDATES]
@@ -51,30 +50,30 @@ def _candidates(
     return geometry.xywh_center_to_xyxy(boxes), confidence, class_index
 
 
-def _letterbox_target(backend: Backend, config: ModelConfig) -> tuple[tuple[int, int], bool]:
-    """The (height, width) to letterbox to, and whether the model takes any stride multiple."""
+def _canvas(backend: Backend, settings: DetectorSettings) -> tuple[tuple[int, int], bool]:
+    """The (height, width) to letterbox to, and whether the whole canvas is filled."""
     fixed = backend.input_shape[2:4]
-    if all(isinstance(d, int) for d in fixed):
-        return (int(fixed[0]), int(fixed[1])), False  # type: ignore[arg-type]
-    return config.input_size, True
+    if settings.canvas_mode == "fixed" and all(isinstance(d, int) for d in fixed):
+        if tuple(fixed) != settings.canvas:
+            raise ArtifactError(
+                f"the detector's input is fixed at {list(fixed)} but animl-model.json declares "
+                f"canvas {list(settings.canvas)}"
+            )
+    return settings.canvas, settings.canvas_mode == "fixed"
 
 
-def letterbox_scale(backend: Backend, config: ModelConfig) -> ScaleHint:
-    """How far an image may shrink before the detector sees it: the letterbox ratio."""
-    target, dynamic = _letterbox_target(backend, config)
-    return lambda size: geometry.plan_letterbox(*size, target, config.stride, dynamic).ratio
-
-
-def detect(image: Image.Image, backend: Backend, config: ModelConfig) -> list[Detection]:
-    target, dynamic = _letterbox_target(backend, config)
-    plan = geometry.plan_letterbox(*image.size, target, config.stride, pad_to_stride_only=dynamic)
-    canvas = geometry.letterbox(image, plan)
-    batch = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
-    boxes, confidence, class_index = _candidates(backend.run(batch)[0], config)
+def detect(
+    image: Image.Image, backend: Backend, settings: DetectorSettings, classes: int
+) -> list[Detection]:
+    canvas, fixed = _canvas(backend, settings)
+    plan = geometry.plan_letterbox(*image.size, canvas, settings.stride, fixed)
+    pixels = geometry.letterbox(image, plan, settings.resize_filter)
+    batch = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+    boxes, confidence, class_index = _candidates(backend.run(batch)[0], settings, classes)
     if not len(confidence):
         return []
     offset = boxes + class_index[:, None] * CLASS_OFFSET
-    keep = geometry.nms(offset, confidence, config.iou_threshold, max_keep=config.max_detections)
+    keep = geometry.nms(offset, confidence, settings.iou_threshold, settings.max_detections)
     source_boxes = geometry.boxes_to_source(boxes[keep], plan)
     return [
         Detection(tuple(float(v) for v in box), float(conf), int(cls))  # type: ignore[arg-type]
@@ -86,8 +85,9 @@ class DetectorHandler(Handler):
     content_types = frozenset({"image/jpeg", "image/png", "image/jpg", "application/x-image"})
 
     def predict(self, body: bytes) -> list[dict[str, Any]]:
-        scale = letterbox_scale(self.backend, self.config)
-        image = decode_image(body, self.limits.max_image_pixels, scale)
+        settings = self.config.preprocessing.detector
+        assert settings is not None
+        labels = self.config.labels
         return [
             {
                 "x1": round(d.box[0], 6),
@@ -95,9 +95,9 @@ class DetectorHandler(Handler):
                 "x2": round(d.box[2], 6),
                 "y2": round(d.box[3], 6),
                 "confidence": round(d.confidence, 6),
-                "class": d.class_index + 1,
+                "class": int(labels[d.class_index]),
             }
-            for d in detect(image, self.backend, self.config)
+            for d in detect(self.decode(body), self.backend, settings, len(labels))
         ]
 
     def synthetic_request(self) -> bytes:

@@ -13,29 +13,23 @@ import base64
 import json
 from typing import Any
 
-from PIL import Image
-
+from animl_contract.preprocessing import DetectorSettings
 from animl_serve import geometry
 from animl_serve.errors import ClientError
 from animl_serve.handlers.base import (
     Handler,
     class_scores,
+    crop_and_resize,
     parse_json_object,
     synthetic_jpeg,
     to_batch,
+    top_indices,
 )
-from animl_serve.handlers.detector import detect, letterbox_scale
-from animl_serve.images import ScaleHint, decode_base64, decode_image
-from animl_serve.model_config import ModelClass, ModelConfig
+from animl_serve.handlers.detector import detect
+from animl_serve.images import decode_base64
 
 COMPONENTS = ("all", "classifier")
-TOP_CLASSES = 5
-DETECTOR_CONFIG = ModelConfig(
-    family="detector",
-    input_size=(1280, 1280),
-    classes=(ModelClass("1", "animal"), ModelClass("2", "human"), ModelClass("3", "vehicle")),
-    confidence_threshold=0.01,
-)
+DETECTOR_LABELS = (("1", "animal"), ("2", "human"), ("3", "vehicle"))
 
 
 def _optional_text(request: dict[str, Any], key: str) -> str | None:
@@ -49,6 +43,8 @@ class SpeciesNetHandler(Handler):
     content_types = frozenset({"application/json"})
 
     def predict(self, body: bytes) -> dict[str, Any]:
+        settings = self.config.preprocessing.classifier
+        assert settings is not None
         request = parse_json_object(body)
         if "image_data" not in request:
             raise ClientError("the JSON body has no 'image_data' (a base64 JPEG)")
@@ -62,16 +58,20 @@ class SpeciesNetHandler(Handler):
         country = _optional_text(request, "country")
         admin1_region = _optional_text(request, "admin1_region")
         box = None if request.get("bbox") is None else geometry.parse_bbox(request["bbox"], "xywh")
-        data = decode_base64(request["image_data"], "image_data")
-        image = decode_image(data, self.limits.max_image_pixels, self._scale(components, box))
+        image = self.decode(decode_base64(request["image_data"], "image_data"))
 
         prediction: dict[str, Any] = {}
         if components == "all":
-            detections = detect(image, self.detector, DETECTOR_CONFIG)  # type: ignore[arg-type]
+            detections = detect(
+                image,
+                self.detector,  # type: ignore[arg-type]
+                self.config.preprocessing.detector or DetectorSettings(),
+                len(DETECTOR_LABELS),
+            )
             prediction["detections"] = [
                 {
-                    "category": DETECTOR_CONFIG.classes[d.class_index].id,
-                    "label": DETECTOR_CONFIG.classes[d.class_index].name,
+                    "category": DETECTOR_LABELS[d.class_index][0],
+                    "label": DETECTOR_LABELS[d.class_index][1],
                     "conf": round(d.confidence, 6),
                     "bbox": [
                         round(d.box[0], 6),
@@ -85,11 +85,9 @@ class SpeciesNetHandler(Handler):
             if box is None and detections:
                 box = detections[0].box
 
-        crop = image if box is None else image.crop(self._pixels(box, image.size))
-        height, width = self.config.input_size
-        batch = to_batch(crop.resize((width, height), Image.Resampling.BILINEAR), self.config)
-        scores = class_scores(self.backend.run(batch)[0], self.config)
-        top = scores.argsort()[::-1][:TOP_CLASSES]
+        crop = crop_and_resize(image, box or (0.0, 0.0, 1.0, 1.0), settings)
+        scores = class_scores(self.backend.run(to_batch(crop, settings))[0], self.config)
+        top = top_indices(scores, settings.top_k)
         labels = self.config.labels
         prediction |= {
             "classifications": {
@@ -106,24 +104,6 @@ class SpeciesNetHandler(Handler):
         if admin1_region is not None:
             prediction["admin1_region"] = admin1_region
         return {"predictions": [prediction]}
-
-    def _scale(self, components: str, box: tuple[float, float, float, float] | None) -> ScaleHint:
-        """The detector's letterbox ratio for "all"; else what keeps the crop at the input size."""
-        if components == "all":
-            return letterbox_scale(self.detector, DETECTOR_CONFIG)  # type: ignore[arg-type]
-        xmin, ymin, xmax, ymax = box or (0.0, 0.0, 1.0, 1.0)
-        height, width = self.config.input_size
-        return lambda size: max(
-            width / ((xmax - xmin) * size[0]), height / ((ymax - ymin) * size[1])
-        )
-
-    @staticmethod
-    def _pixels(
-        box: tuple[float, float, float, float], size: tuple[int, int]
-    ) -> tuple[int, int, int, int]:
-        width, height = size
-        left, top = int(box[0] * width), int(box[1] * height)
-        return left, top, max(left + 1, round(box[2] * width)), max(top + 1, round(box[3] * height))
 
     def synthetic_request(self) -> bytes:
         image = base64.b64encode(synthetic_jpeg()).decode()

@@ -1,4 +1,5 @@
-"""SageMaker Serverless Inference limits that the registry enforces (see docs/limits in the README)."""
+"""SageMaker Serverless Inference limits and quota codes, shared by the registry, the CDK app and
+the ops CLI. Source: the SageMaker Serverless Inference documentation (see the README)."""
 
 MEMORY_MB_MIN = 1024
 MEMORY_MB_MAX = 6144
@@ -9,8 +10,9 @@ MAX_CONCURRENCY_MAX = 200
 
 ENDPOINTS_PER_REGION = 50
 
-# Service Quotas code L-96300102: total serverless concurrency per account and region.
+#: Service Quotas code of the total serverless concurrency per account and region.
 CONCURRENCY_QUOTA_CODE = "L-96300102"
+CONCURRENCY_QUOTA_SERVICE = "sagemaker"
 _CONCURRENCY_1000_REGIONS = frozenset(
     {
         "us-east-1",
@@ -27,8 +29,11 @@ _CONCURRENCY_1000_REGIONS = frozenset(
 ENVIRONMENT_VARIABLES_MAX = 100
 ENVIRONMENT_VALUE_MAX_CHARS = 1024
 
-# SageMaker endpoint names: at most 63 characters.
+#: SageMaker endpoint names: at most 63 characters.
 ENDPOINT_NAME_MAX_CHARS = 63
+
+#: Request and response payloads of InvokeEndpoint.
+PAYLOAD_MAX_BYTES = 4 * 1024 * 1024
 
 
 def default_concurrency_quota(region: str) -> int:

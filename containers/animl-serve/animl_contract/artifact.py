@@ -1,0 +1,105 @@
+"""The artifact's config (animl-model.json in model.tar.gz): the one description of a model that
+the registry writes, the packaging tool ships and the runtime serves."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from animl_contract.families import Family
+from animl_contract.labels import SpeciesNetLabel, label_problem
+from animl_contract.preprocessing import Preprocessing, Strict
+
+CONFIG_FILE = "animl-model.json"
+MODEL_FILE = "model.onnx"
+DETECTOR_FILE = "detector.onnx"
+OPTIMIZED_SUFFIX = ".optimized.onnx"
+ONNX_FILES = (MODEL_FILE, DETECTOR_FILE)
+
+
+def optimized_name(onnx_file: str) -> str:
+    return onnx_file.removesuffix(".onnx") + OPTIMIZED_SUFFIX
+
+
+def family_problems(family: Family, labels: tuple[str, ...], pre: Preprocessing) -> list[str]:
+    """What makes labels or pre-processing unfit for the family; shared by registry and runtime."""
+    problems = [p for label in labels if (p := label_problem(label))]
+    dupes = sorted(label for label, n in Counter(labels).items() if n > 1)
+    if dupes:
+        problems.append(f"duplicate labels {dupes}")
+    if family == "detector":
+        if pre.detector is None or pre.classifier is not None:
+            problems.append("a detector needs preprocessing.detector and no preprocessing.classifier")
+        bad = [label for label in labels if not label.isdigit()]
+        if bad:
+            problems.append(f"detector labels are the class numbers it answers, not {bad}")
+    elif pre.classifier is None:
+        problems.append(f"a {family} needs preprocessing.classifier")
+    elif family == "crop-classifier" and pre.detector is not None:
+        problems.append("a crop-classifier has no preprocessing.detector")
+    if family == "speciesnet":
+        for label in labels:
+            try:
+                SpeciesNetLabel.parse(label)
+            except ValueError as error:
+                problems.append(str(error))
+    return problems
+
+
+class ArtifactConfig(Strict):
+    """labels: what the endpoint returns, in the order of the model's outputs."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    family: Family
+    labels: tuple[str, ...] = Field(min_length=1)
+    preprocessing: Preprocessing
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArtifactConfig:
+        problems = family_problems(self.family, self.labels, self.preprocessing)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
+
+
+def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(field, message) for each problem pydantic found, in the registry's wording."""
+    found = []
+    for e in error.errors(include_url=False):
+        field = ".".join(str(part) for part in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif e["type"] == "missing":
+            message = "required field is missing"
+        elif e["type"] not in ("value_error", "assertion_error"):
+            message = f"{_short(e['input'])}: {message}"
+        found.append((field, message))
+    return found
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ArtifactConfigError(ValueError):
+    """animl-model.json does not describe a model; one line per problem."""
+
+
+def parse_artifact_config(data: object, source: str = CONFIG_FILE) -> ArtifactConfig:
+    try:
+        return ArtifactConfig.model_validate(data)
+    except ValidationError as error:
+        lines = [
+            f"{source}: {field}: {message}" if field else f"{source}: {message}"
+            for field, message in validation_problems(error)
+        ]
+        raise ArtifactConfigError("\n".join(lines)) from error

@@ -1,0 +1,6 @@
+"""The model families: how an endpoint is called and what it answers (see the containers README)."""
+
+from typing import Literal
+
+Family = Literal["detector", "crop-classifier", "speciesnet"]
+FAMILIES: tuple[Family, ...] = ("detector", "crop-classifier", "speciesnet")
