@@ -2,6 +2,7 @@
 
     python -m animl_ops quota [--live] [--environment NAME] [--json]
     python -m animl_ops mlmodel export MODEL [--check ARTIFACT]
+    python -m animl_ops classes import MODEL SOURCE [--column NAME]
     python -m animl_ops smoke ENVIRONMENT MODEL [--endpoint batch|realtime] [--stage STAGE] [--url URL]
     python -m animl_ops cost --images N --seconds-per-image S [--instance TYPE] [--json]
 
@@ -23,11 +24,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from animl_ops import animl_api
 from animl_ops import cost as cost_model
+from animl_ops.classes_import import ImportFailed, import_classes
 from animl_ops.inventory import read_inventory
 from animl_ops.local_runtime import LocalRuntimeError
-from animl_ops.mlmodel import check_labels, mlmodel_record
-from animl_ops.plan import find_environment
+from animl_ops.mlmodel import IncompleteRecord, check_artifact, mlmodel_record, unverified_notes
+from animl_ops.plan import UnknownEnvironment, find_environment
 from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
 from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_url
 from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
@@ -38,6 +41,8 @@ THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsExcepti
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 mlmodel_app = typer.Typer(no_args_is_help=True, help="MLModel records for MongoDB.")
 app.add_typer(mlmodel_app, name="mlmodel")
+classes_app = typer.Typer(no_args_is_help=True, help="A model's classes in the registry.")
+app.add_typer(classes_app, name="classes")
 # Logs and CI are not terminals: keep tables and one-line errors whole there.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
@@ -75,8 +80,8 @@ def _model(fleet: Fleet, name: str) -> ModelSpec:
 def _environment(fleet: Fleet, name: str):
     try:
         return find_environment(fleet, name)
-    except KeyError as error:
-        raise OpsError(error.args[0]) from error
+    except UnknownEnvironment as error:
+        raise OpsError(str(error)) from error
 
 
 def _aws_failure(error: Exception) -> OpsError:
@@ -194,28 +199,63 @@ def mlmodel_export(
     check: Annotated[
         Path | None,
         typer.Option(
-            "--check", help="model.tar.gz: serve it and compare its labels with the record"
+            "--check",
+            help="model.tar.gz: compare its config with the registry, serve it and read each "
+            "record's answer as the Animl API does",
         ),
     ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
-    """Print the MLModel record as JSON, ready for MongoDB."""
+    """Print the model's MLModel records as a JSON array, ready for MongoDB."""
     spec = _model(_fleet(registry), model)
+    unrouted = [r.id for r in spec.records if animl_api.interface(r.id) is None]
+    if unrouted:
+        raise OpsError(
+            f"the Animl API routes no record {unrouted} (src/ml/modelInterfaces.ts): it would "
+            f"drop every message; fix records in model_registry/models/{model}.yaml"
+        )
+    try:
+        records = [mlmodel_record(spec, record) for record in spec.records]
+    except IncompleteRecord as error:
+        raise OpsError(str(error)) from error
     if check is not None:
         if not check.is_file():
             raise OpsError(
                 f"--check {check}: no such file; pass the model.tar.gz the endpoint serves"
             )
         with _working(f"serving {check.name} with the container runtime …"):
-            result = check_labels(spec, check)
+            result = check_artifact(spec, check)
         for problem in result.problems:
-            err.print(f"[red]mismatch[/red] {model}: {problem}")
+            err.print(f"mismatch {model}: {problem}", markup=False, highlight=False)
         if result.problems:
             raise typer.Exit(1)
-        err.print(
-            f"{model}: the record's {len(result.record_ids)} category ids equal the container's labels"
-        )
-    print(json.dumps(mlmodel_record(spec), indent=2, ensure_ascii=False))
+        for record_id, labels in result.served.items():
+            err.print(f"{record_id}: the Animl API reads the answer as labels {list(labels)}")
+    for note in unverified_notes(spec):
+        err.print(f"unverified {model}: {note}", markup=False, highlight=False)
+    print(json.dumps(records, indent=2, ensure_ascii=False))
+
+
+@classes_app.command("import")
+def classes_import(
+    model: Annotated[str, typer.Argument(help="registry name of the model")],
+    source: Annotated[
+        Path, typer.Argument(help="index_to_name.json, labels.txt (one a line) or a CSV")
+    ],
+    column: Annotated[
+        str | None, typer.Option("--column", help="the CSV column holding the labels")
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Write the model's labels, in output order, from its own files into the registry."""
+    try:
+        count = import_classes(registry, model, source, column)
+    except ImportFailed as error:
+        raise OpsError(str(error)) from error
+    out.print(
+        f"{model}: {count} labels written to {registry.name}/classes/{model}.txt and "
+        f"{registry.name}/models/{model}.yaml points at them; review with git diff"
+    )
 
 
 def _print_smoke(result: SmokeResult, as_json: bool) -> None:
@@ -224,8 +264,10 @@ def _print_smoke(result: SmokeResult, as_json: bool) -> None:
         return
     verdict = "[green]OK[/green]" if result.ok else f"[red]FAILED[/red] {result.problem}"
     out.print(
-        f"{result.target}: {result.status}, {result.latency_ms} ms, {len(result.labels)} labels, {verdict}"
+        f"{result.target}: {result.status}, {result.latency_ms} ms, labels {list(result.labels)}, {verdict}"
     )
+    if result.note:
+        out.print(f"[yellow]{result.note}[/yellow]")
 
 
 @app.command()
@@ -261,7 +303,7 @@ def smoke(
         )
     with _working(f"invoking {model} {kind} ({env.name}/{stage}) …"):
         if url:
-            result = smoke_url(url, spec)
+            result = smoke_url(url, spec, kind)
         else:
             session = _session(env.account, env.region)
             result = smoke_endpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import tarfile
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,12 +100,15 @@ def serving_archive(archive: Path) -> Iterator[str]:
             yield url
 
 
-def invoke(url: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310 - a loopback URL we started
-        f"{url}/invocations", data=body, headers={"Content-Type": content_type}, method="POST"
-    )
+def invoke(url: str, body: bytes, content_type: str | None) -> tuple[int, bytes]:
+    """POST /invocations; no Content-Type header when content_type is None, as the Animl API
+    calls most endpoints (urllib would add a form encoding of its own)."""
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    headers = {"Content-Type": content_type} if content_type else {}
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        connection.request("POST", "/invocations", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

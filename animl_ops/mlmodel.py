@@ -1,68 +1,147 @@
-"""The MLModel record that MongoDB holds for a model, and its check against the container."""
+"""The MLModel records MongoDB holds for a model (animl-api src/api/db/schemas/MLModel.ts), and
+the check of an artifact against them and the registry."""
 
 from __future__ import annotations
 
-import json
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from animl_ops.contract import response_labels, sample_request
+from animl_contract.artifact import ArtifactConfigError
+from animl_contract.labels import category_id
+from animl_ops import animl_api
 from animl_ops.local_runtime import LocalRuntimeError, invoke, serving_archive
-from model_registry.schema import ModelSpec
+from animl_ops.response_format import BadResponse, check_format, sample_image
+from model_registry.artifact import (
+    NotPackageableError,
+    artifact_config,
+    disagreements,
+    read_artifact_config,
+)
+from model_registry.schema import ModelSpec, RecordSpec
 
-MODEL_CONFIG_FILE = "animl-model.json"
+#: The category the API writes as label '0' when nothing passes (src/scripts/seedDb.js).
+EMPTY_CATEGORY = {"_id": animl_api.EMPTY_LABEL, "name": "empty", "color": "#8D8D8D"}
+#: The API's palette for new labels, in its order (src/api/db/models/colors.ts). The API picks
+#: a random unused one; we take the first unused, so that exports are reproducible.
+PALETTE = (
+    "#8D8D8D", "#E54D2E", "#E5484D", "#E54666", "#E93D82", "#D6409F", "#AB4ABA", "#8E4EC6",
+    "#6E56CF", "#5B5BD6", "#3E63DD", "#0090FF", "#00A2C7", "#12A594", "#29A383", "#30A46C",
+    "#46A758", "#A18072", "#978365", "#AD7F58", "#F76B15", "#FFC53D", "#FFE629", "#BDEE63",
+    "#86EAD4", "#7CE2FE",
+)  # fmt: skip
 
 
-def mlmodel_record(model: ModelSpec) -> dict:
-    """Category names are already free of `.` and `$`: the registry schema refuses them."""
+class IncompleteRecord(ValueError):  # noqa: N818 - reads as the condition it reports
+    """The registry lacks a value the record needs; the message says which and why."""
+
+
+def _categories(model: ModelSpec, record: RecordSpec) -> list[dict[str, Any]]:
+    categories: list[dict[str, Any]] = [dict(EMPTY_CATEGORY)] if record.empty_category else []
+    taken = {c["color"] for c in categories} | {c.color for c in model.classes or () if c.color}
+    free = [color for color in PALETTE if color not in taken] or list(PALETTE)
+    for i, spec in enumerate(model.classes or ()):
+        category = {
+            "_id": category_id(model.family, spec.id),
+            "name": spec.name,
+            "color": spec.color or free[i % len(free)],
+        }
+        if spec.taxonomy:
+            category["taxonomy"] = spec.taxonomy
+        categories.append(category)
+    return categories
+
+
+def mlmodel_record(model: ModelSpec, record: RecordSpec) -> dict[str, Any]:
+    """The record as the API's mongoose schema requires it; IncompleteRecord where the registry
+    marks a required value unverified."""
+    missing = {
+        "classes": not model.classes,
+        "version": record.version is None,
+        "default_confidence_threshold": record.default_confidence_threshold is None,
+    }
+    if any(missing.values()):
+        reasons = "; ".join(
+            f"{name} ({model.unverified.get(name, 'missing')})"
+            for name, absent in missing.items()
+            if absent
+        )
+        raise IncompleteRecord(
+            f"record {record.id} of model {model.name} cannot be exported: fill in {reasons} "
+            f"in model_registry/models/{model.name}.yaml"
+        )
     return {
-        "_id": model.name,
-        "version": model.version,
-        "description": model.description,
-        "defaultConfThreshold": model.default_confidence_threshold,
-        "categories": [{"_id": c.id, "name": c.name} for c in model.classes],
+        "_id": record.id,
+        "version": record.version,
+        "description": record.description or model.description,
+        "defaultConfThreshold": record.default_confidence_threshold,
+        "expectsCrops": record.expects_crops,
+        "categories": _categories(model, record),
     }
 
 
-@dataclass(frozen=True)
-class LabelCheck:
-    record_ids: tuple[str, ...]
-    artifact_labels: tuple[str, ...]
-    served_labels: tuple[str, ...]
-
-    @property
-    def problems(self) -> list[str]:
-        record, artifact = set(self.record_ids), set(self.artifact_labels)
-        found = []
-        if missing := sorted(artifact - record):
-            found.append(f"the container returns labels the record lacks: {missing}")
-        if extra := sorted(record - artifact):
-            found.append(f"the record has categories the container never returns: {extra}")
-        if unknown := sorted(set(self.served_labels) - artifact):
-            found.append(f"the served response names labels outside the artifact: {unknown}")
-        return found
+def unverified_notes(model: ModelSpec) -> list[str]:
+    return [f"{field}: {why}" for field, why in model.unverified.items()]
 
 
-def _artifact_labels(archive: Path) -> list[str]:
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            (member,) = [m for m in tar if m.name.removeprefix("./") == MODEL_CONFIG_FILE]
-            config = json.load(tar.extractfile(member))
-    except (ValueError, tarfile.TarError, OSError) as error:
-        raise LocalRuntimeError(f"{archive}: no readable {MODEL_CONFIG_FILE}: {error}") from error
-    return [c if isinstance(c, str) else c["id"] for c in config.get("classes", [])]
-
-
-def check_labels(model: ModelSpec, archive: Path) -> LabelCheck:
-    """Serves the artifact with the container runtime and compares labels with the record."""
-    request = sample_request(model)
-    with serving_archive(archive) as url:
-        status, body = invoke(url, request.body, request.content_type)
-    if status != 200:
-        raise LocalRuntimeError(f"the container answered {status}: {body[:200]!r}")
-    return LabelCheck(
-        record_ids=tuple(c["_id"] for c in mlmodel_record(model)["categories"]),
-        artifact_labels=tuple(_artifact_labels(archive)),
-        served_labels=tuple(sorted(response_labels(model, body))),
+def api_record(model: ModelSpec, record: RecordSpec) -> animl_api.Record:
+    """What the API reads of the exported record."""
+    exported = mlmodel_record(model, record)
+    return animl_api.Record(
+        id=exported["_id"],
+        version=exported["version"],
+        default_conf_threshold=exported["defaultConfThreshold"],
+        category_ids=tuple(c["_id"] for c in exported["categories"]),
+        category_names=tuple(c["name"] for c in exported["categories"]),
     )
+
+
+@dataclass(frozen=True)
+class ArtifactCheck:
+    """What --check found: problems, and the labels each record's answer carried."""
+
+    problems: tuple[str, ...]
+    served: dict[str, tuple[str, ...]]
+
+
+def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
+    """Compares the artifact's config with the registry, then serves it with the container
+    runtime and reads each record's answer as the Animl API does."""
+    shown = f"model_registry/models/{model.name}.yaml"
+    try:
+        actual = read_artifact_config(archive)
+        expected = artifact_config(model)
+    except (ArtifactConfigError, NotPackageableError) as error:
+        raise LocalRuntimeError(str(error)) from error
+    problems = [
+        f"{archive}:animl-model.json {field}: {difference} ({shown} is the source of truth)"
+        for field, difference in disagreements(expected, actual)
+    ]
+    if problems:
+        return ArtifactCheck(tuple(problems), {})
+    served: dict[str, tuple[str, ...]] = {}
+    with serving_archive(archive) as url:
+        for record in model.records:
+            labels, problem = _serve_record(model, record, url)
+            served[record.id] = labels
+            if problem:
+                problems.append(f"record {record.id}: {problem}")
+    return ArtifactCheck(tuple(problems), served)
+
+
+def _serve_record(model: ModelSpec, record: RecordSpec, url: str) -> tuple[tuple[str, ...], str]:
+    api = api_record(model, record)
+    route = animl_api.interface(record.id)
+    if route is None:
+        return (), "the Animl API routes no record of this id (modelInterfaces.ts)"
+    bbox = None if not record.expects_crops else [0.1, 0.1, 0.9, 0.9]
+    call = route.call(api, sample_image(), bbox, True)
+    status, body = invoke(url, call.body, call.content_type)
+    if status != 200:
+        return (), f"the container answered {status}: {body[:200]!r}"
+    try:
+        answer = check_format(model.family, body)
+        detections = route.parse(api, answer, bbox, animl_api.build_cat_config(api))
+    except (BadResponse, animl_api.ApiThrowsError) as error:
+        return (), str(error)
+    return tuple(sorted({d.label_id for d in detections})), ""

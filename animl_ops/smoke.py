@@ -1,14 +1,19 @@
-"""Invoke one deployed endpoint, found through its stage's SSM parameter, with a sample request."""
+"""Invoke one endpoint, found through its stage's SSM parameter, as the Animl API calls it, and
+read the answer as the API does."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
 
-from animl_ops.contract import BadResponse, response_labels, sample_request
+from animl_ops import animl_api
 from animl_ops.local_runtime import invoke
+from animl_ops.mlmodel import IncompleteRecord, api_record
+from animl_ops.response_format import BadResponse, check_format, sample_image
 from model_registry.naming import parameter_name
-from model_registry.schema import EndpointKind, ModelSpec
+from model_registry.schema import EndpointKind, ModelSpec, RecordSpec
+
+SAMPLE_BOX = [0.1, 0.1, 0.9, 0.9]
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class SmokeResult:
     latency_ms: float
     labels: tuple[str, ...]
     problem: str | None = None
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -31,15 +37,44 @@ class SmokeError(RuntimeError):
     """The endpoint could not be reached; what to do is in the message."""
 
 
-def _judge(model: ModelSpec, target: str, status: str, latency: float, body: bytes) -> SmokeResult:
+@dataclass(frozen=True)
+class _Request:
+    record: RecordSpec
+    call: animl_api.Call
+
+
+def _request(model: ModelSpec, kind: EndpointKind) -> _Request:
+    """The call the API makes for the model's first record it routes on this kind of endpoint."""
+    for record in model.records:
+        route = animl_api.interface(record.id)
+        if route is None or (kind == "realtime" and not route.realtime):
+            continue
+        bbox = SAMPLE_BOX if record.expects_crops else None
+        stand_in = animl_api.Record(record.id, record.version or "", 0.0, (), ())
+        return _Request(record, route.call(stand_in, sample_image(), bbox, kind == "batch"))
+    raise SmokeError(f"the Animl API never calls the {kind} endpoint of {model.name}")
+
+
+def _judge(
+    model: ModelSpec, request: _Request, target: str, status: str, latency: float, body: bytes
+) -> SmokeResult:
     try:
-        labels = response_labels(model, body)
+        answer = check_format(model.family, body)
     except BadResponse as error:
         return SmokeResult(target, status, latency, (), f"bad response: {error}")
-    known = {c.id for c in model.classes}
-    unknown = sorted(labels - known)
-    problem = f"labels not in the registry's classes: {unknown}" if unknown else None
-    return SmokeResult(target, status, latency, tuple(sorted(labels)), problem)
+    try:
+        api = api_record(model, request.record)
+    except IncompleteRecord as error:
+        return SmokeResult(target, status, latency, (), note=f"labels not checked: {error}")
+    route = animl_api.interface(request.record.id)
+    assert route is not None
+    bbox = SAMPLE_BOX if request.record.expects_crops else None
+    try:
+        detections = route.parse(api, answer, bbox, animl_api.build_cat_config(api))
+    except animl_api.ApiThrowsError as error:
+        return SmokeResult(target, status, latency, (), f"the Animl API would fail: {error}")
+    labels = tuple(sorted({d.label_id for d in detections}))
+    return SmokeResult(target, status, latency, labels)
 
 
 def smoke_endpoint(ssm, sagemaker, runtime, model: ModelSpec, kind: EndpointKind, stage: str):
@@ -64,25 +99,30 @@ def smoke_endpoint(ssm, sagemaker, runtime, model: ModelSpec, kind: EndpointKind
         raise SmokeError(
             f"endpoint {endpoint} is {status}, not InService: wait or check its events"
         )
-    request = sample_request(model)
-    started = time.perf_counter()
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint, Body=request.body, ContentType=request.content_type
-    )
-    body = response["Body"].read()
-    latency = round((time.perf_counter() - started) * 1000, 1)
-    return _judge(model, endpoint, status, latency, body)
-
-
-def smoke_url(url: str, model: ModelSpec) -> SmokeResult:
-    """The same check against a container running locally (POST URL/invocations)."""
-    request = sample_request(model)
+    request = _request(model, kind)
+    extra = {"ContentType": request.call.content_type} if request.call.content_type else {}
     started = time.perf_counter()
     try:
-        status, body = invoke(url, request.body, request.content_type)
+        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=request.call.body, **extra)
+    except (
+        runtime.exceptions.ModelError
+    ) as error:  # the container answered an error: a failed check
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        return SmokeResult(endpoint, status, latency, (), f"the model failed: {error}")
+    body = response["Body"].read()
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    return _judge(model, request, endpoint, status, latency, body)
+
+
+def smoke_url(url: str, model: ModelSpec, kind: EndpointKind) -> SmokeResult:
+    """The same check against a container running locally (POST URL/invocations)."""
+    request = _request(model, kind)
+    started = time.perf_counter()
+    try:
+        status, body = invoke(url, request.call.body, request.call.content_type)
     except OSError as error:
         raise SmokeError(f"cannot reach {url}: {error}; is the container running?") from error
     latency = round((time.perf_counter() - started) * 1000, 1)
     if status != 200:
         return SmokeResult(url, str(status), latency, (), f"HTTP {status}: {body[:200]!r}")
-    return _judge(model, url, "200", latency, body)
+    return _judge(model, request, url, "200", latency, body)

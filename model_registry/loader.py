@@ -11,7 +11,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from animl_contract.artifact import validation_problems
+from animl_contract.artifact import CONFIG_FILE, ArtifactConfigError, validation_problems
+from model_registry.artifact import (
+    NotPackageableError,
+    artifact_config,
+    disagreements,
+    read_artifact_config,
+)
 from model_registry.schema import (
     EnvironmentsFile,
     EnvironmentSpec,
@@ -24,6 +30,7 @@ DEFAULT_REGISTRY_DIR = REPO_ROOT / "model_registry"
 DEFAULT_CONTAINERS_DIR = REPO_ROOT / "containers"
 ENVIRONMENTS_FILE = "environments.yaml"
 MODELS_FOLDER = "models"
+CLASSES_FOLDER = "classes"
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,26 @@ def _point_at_classes_file(
     return pointed
 
 
+def _local_artifact_problems(spec: ModelSpec, shown: str) -> list[Problem]:
+    """A local artifact must carry the config the registry prescribes (s3:// ones are checked by
+    `mlmodel export --check`, which reads the file)."""
+    if not spec.artifact_is_local:
+        return []
+    archive = Path(spec.artifact)
+    where = f"artifact ({_display(archive)}:{CONFIG_FILE})"
+    try:
+        actual = read_artifact_config(archive)
+        expected = artifact_config(spec)
+    except (ArtifactConfigError, NotPackageableError) as error:
+        return [Problem(shown, where, str(error).replace("\n", "; "))]
+    return [
+        Problem(
+            shown, f"{where} {field}", f"{difference}: the artifact disagrees with the registry"
+        )
+        for field, difference in disagreements(expected, actual)
+    ]
+
+
 def _load_models(
     models_dir: Path, containers_dir: Path, problems: list[Problem]
 ) -> dict[str, ModelSpec]:
@@ -140,7 +167,9 @@ def _load_models(
         try:
             spec = ModelSpec.model_validate(data, context=context)
         except ValidationError as exc:
-            problems.extend(_point_at_classes_file(_pydantic_problems(shown, exc), data, path.parent))
+            problems.extend(
+                _point_at_classes_file(_pydantic_problems(shown, exc), data, path.parent)
+            )
             continue
         problems.extend(
             _point_at_classes_file(
@@ -151,6 +180,7 @@ def _load_models(
             problems.append(
                 Problem(shown, "name", f"{spec.name!r} must match the file name {path.name!r}")
             )
+        problems.extend(_local_artifact_problems(spec, shown))
         if spec.name in models:
             problems.append(
                 Problem(

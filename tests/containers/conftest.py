@@ -128,6 +128,11 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
     }
     return {
         "detector": make_artifact(root / "md", onnx["detector"], md),
+        "detector-exif": make_artifact(
+            root / "md-exif",
+            onnx["detector"],
+            md | {"preprocessing": md["preprocessing"] | {"exif_orientation": "apply"}},
+        ),
         "classifier": make_artifact(root / "cls", onnx["classifier"], classifier, optimize=True),
         "xywh-classifier": make_artifact(
             root / "xywh",

@@ -11,7 +11,7 @@ from animl_serve.errors import ClientError
 
 
 def test_letterbox_of_a_4_3_photo_is_960x1280_with_no_padding():
-    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, pad_to_stride_only=True)
+    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, fixed=False)
     # ratio = min(1280/1536, 1280/2048) = 0.625; 2048x1536 -> 1280x960; 1280-960 = 320 = 5 x 64.
     assert plan.ratio == 0.625
     assert plan.resized == (1280, 960)
@@ -19,26 +19,26 @@ def test_letterbox_of_a_4_3_photo_is_960x1280_with_no_padding():
 
 
 def test_letterbox_never_enlarges_and_pads_to_the_stride():
-    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, pad_to_stride_only=True)
+    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, fixed=False)
     # ratio capped at 1; dw = 280 % 64 = 24 -> 12 each side; dh = 680 % 64 = 40 -> 20 each side.
     assert (plan.ratio, plan.resized) == (1.0, (1000, 600))
     assert (plan.pad_left, plan.pad_top, plan.canvas) == (12, 20, (1024, 640))
 
 
 def test_letterbox_to_a_fixed_input_pads_to_the_full_target():
-    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, pad_to_stride_only=False)
+    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, fixed=True)
     assert (plan.pad_left, plan.pad_top, plan.canvas) == (0, 160, (1280, 1280))
 
 
 def test_odd_padding_splits_like_yolov5():
-    plan = geometry.plan_letterbox(1001, 600, (1280, 1280), stride=64, pad_to_stride_only=True)
+    plan = geometry.plan_letterbox(1001, 600, (1280, 1280), stride=64, fixed=False)
     # dw = 279 % 64 = 23 -> 11.5: left round(11.4) = 11, right round(11.6) = 12.
     assert (plan.pad_left, plan.canvas[0]) == (11, 1024)
 
 
 def test_letterboxed_image_has_grey_114_padding_and_the_image_in_place():
-    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, pad_to_stride_only=True)
-    canvas = geometry.letterbox(Image.new("RGB", (1000, 600), (255, 0, 0)), plan)
+    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, fixed=False)
+    canvas = geometry.letterbox(Image.new("RGB", (1000, 600), (255, 0, 0)), plan, "bilinear")
     assert canvas.shape == (640, 1024, 3)
     assert canvas[0, 0].tolist() == [114, 114, 114]
     assert canvas[20, 12].tolist() == [255, 0, 0]
@@ -48,14 +48,14 @@ def test_letterboxed_image_has_grey_114_padding_and_the_image_in_place():
 
 
 def test_boxes_map_back_to_the_original_image_as_fractions():
-    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, pad_to_stride_only=True)
+    plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, fixed=False)
     boxes = geometry.boxes_to_source(np.array([[412.0, 270.0, 612.0, 370.0]]), plan)
     # (412 - 12) / 1000 = 0.4; (270 - 20) / 600; (612 - 12) / 1000; (370 - 20) / 600.
     np.testing.assert_allclose(boxes, [[0.4, 250 / 600, 0.6, 350 / 600]])
 
 
 def test_boxes_are_undone_through_the_scale_and_clipped_to_the_image():
-    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, pad_to_stride_only=False)
+    plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, fixed=True)
     boxes = geometry.boxes_to_source(
         np.array([[590.0, 600.0, 690.0, 680.0], [-10, 100, 1300, 1300]]), plan
     )
@@ -88,26 +88,67 @@ def test_nms_stopping_at_max_keep_gives_the_same_first_boxes():
     assert geometry.nms(boxes, scores, 0.45, max_keep=300).tolist() == full[:300].tolist()
 
 
+def white(width: int, height: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (255, 255, 255))
+
+
 def test_square_crop_of_a_square_box_inside_the_image_is_the_box():
-    plan = geometry.plan_square_crop((0.1, 0.2, 0.3, 0.6), 100, 50)
+    crop = geometry.square_crop(white(80, 40), (0.125, 0.25, 0.375, 0.75))
     # x 10..30, y 10..30: a 20 px square, already tight.
-    assert (plan.side, plan.region, plan.offset) == (20, (10, 10, 30, 30), (0, 0))
+    assert crop.size == (20, 20)
+    assert np.asarray(crop).min() == 255
 
 
-def test_square_crop_of_a_wide_box_at_the_top_is_padded_above():
-    plan = geometry.plan_square_crop((0.2, 0.0, 0.8, 0.2), 100, 50)
-    # x 20..80 (60 wide), y 0..10: side 60 centred on (50, 5) -> y -25..35, limited to 0..35.
-    assert (plan.side, plan.region, plan.offset) == (60, (20, 0, 80, 35), (0, 25))
-    image = Image.new("RGB", (100, 50), (255, 255, 255))
-    crop = np.asarray(geometry.square_crop(image, plan))
-    assert crop.shape == (60, 60, 3)
-    assert crop[24, 30].tolist() == [0, 0, 0]  # black padding above the image
-    assert crop[25, 30].tolist() == [255, 255, 255]
+def test_square_crop_of_a_wide_box_at_the_top_is_shifted_into_the_image():
+    crop = geometry.square_crop(white(100, 50), (0.25, 0.0, 0.75, 0.25))
+    # 50 x 12 box; the 50 px square would start at y = -19 and is shifted to y = 0: no padding.
+    assert crop.size == (50, 50)
+    assert np.asarray(crop).min() == 255
+
+
+def test_square_crop_at_the_right_edge_runs_off_the_image_into_black():
+    crop = np.asarray(geometry.square_crop(white(80, 40), (0.875, 0.0, 1.0, 1.0)))
+    # 10 x 40 box at x 70: the 40 px square starts at min(70 - 15, 80 - 10) = 55 and ends at 95,
+    # 15 px beyond the image (CameraTraps limits the start by the box width, not the square's).
+    assert crop.shape == (40, 40, 3)
+    assert crop[:, 24].min() == 255
+    assert crop[:, 25].max() == 0
 
 
 def test_square_crop_of_the_whole_image_pads_the_short_side_both_ways():
-    plan = geometry.plan_square_crop((0.0, 0.0, 1.0, 1.0), 100, 50)
-    assert (plan.side, plan.region, plan.offset) == (100, (0, 0, 100, 50), (0, 25))
+    crop = np.asarray(geometry.square_crop(white(100, 50), (0.0, 0.0, 1.0, 1.0)))
+    assert crop.shape == (100, 100, 3)
+    assert crop[24].max() == 0
+    assert crop[25].min() == 255
+    assert crop[74].min() == 255
+    assert crop[75].max() == 0
+
+
+def test_a_box_under_a_pixel_is_a_client_error():
+    with pytest.raises(ClientError, match="covers less than a pixel"):
+        geometry.square_crop(white(100, 50), (0.5, 0.5, 0.505, 0.505))
+
+
+def test_buffered_crop_grows_the_box_by_a_share_of_the_image_and_clips():
+    crop = geometry.buffered_crop(white(100, 50), (0.25, 0.5, 0.5, 1.0), 0.125)
+    # x 0.125..0.625 -> 12..62; y 0.375..1 (clipped) -> 18..50; not squared.
+    assert crop.size == (50, 32)
+
+
+def test_resize_then_center_crop_keeps_the_middle_of_the_longer_side():
+    image = Image.new("RGB", (400, 300), (0, 255, 0))
+    image.paste((255, 0, 0), (0, 0, 50, 300))
+    out = geometry.resize_shorter_then_center_crop(image, (300, 300), Image.Resampling.NEAREST)
+    # 400x300 stays 400x300 (shorter side already 300); the centre crop drops 50 px each side.
+    assert out.size == (300, 300)
+    assert np.asarray(out)[:, :, 0].max() == 0
+
+
+def test_linear_resize_matches_half_pixel_centres():
+    pixels = np.array([[[0], [100], [200], [255]]], np.uint8).repeat(3, axis=2)
+    out = geometry.resize_linear_cv2(pixels, (2, 1))
+    # Output x 0 samples source 0.5 (0 and 100), x 1 samples 2.5 (200 and 255).
+    assert out[0, :, 0].tolist() == [50, 228]
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ CONFIG = {
     "name": "mirav2",
     "version": "2.0",
     "family": "crop-classifier",
-    "input_size": 64,
-    "classes": ["a", "b", "c"],
+    "labels": ["a", "b", "c"],
+    "preprocessing": {"classifier": {"input_size": 64, "normalization": "imagenet"}},
 }
 
 
@@ -42,7 +42,7 @@ def members(archive: Path) -> dict[str, int]:
 def test_build_writes_a_readable_archive_that_validates(parts, tmp_path):
     onnx, config = parts
     out = tmp_path / "out" / "model.tar.gz"
-    assert build(onnx, config, out) == "mirav2 2.0: crop-classifier, 3 classes, inference OK"
+    assert build(onnx, config, out) == "mirav2 2.0: crop-classifier, 3 labels, inference OK"
     assert members(out) == {"animl-model.json": 0o644, "model.onnx": 0o644}
     assert validate(out).endswith("inference OK")
 
@@ -57,10 +57,10 @@ def test_optimize_ships_the_optimized_graph_instead_of_the_original(parts, tmp_p
 
 def test_classes_that_do_not_match_the_model_output_are_refused(parts, tmp_path):
     onnx, config = parts
-    config.write_text(json.dumps(CONFIG | {"classes": ["a", "b"]}))
+    config.write_text(json.dumps(CONFIG | {"labels": ["a", "b"]}))
     out = tmp_path / "model.tar.gz"
     with pytest.raises(
-        ArtifactError, match=re.escape("returns 3 scores but animl-model.json lists 2 classes")
+        ArtifactError, match=re.escape("returns 3 scores but animl-model.json lists 2 labels")
     ):
         build(onnx, config, out)
     assert not out.exists()
@@ -129,5 +129,5 @@ def test_the_command_line_reports_and_exits_non_zero(parts, tmp_path):
     bad = subprocess.run([*command, "build", "--onnx", str(onnx), "--config", str(config), "--out", str(tmp_path / "n.tar.gz")],
                          cwd=CONTAINER_DIR, capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1
-    assert bad.stderr.startswith("refused: animl-model.json: family is 'nope'")
+    assert bad.stderr.startswith(f"refused: {config}: family: 'nope': Input should be")
     assert "Traceback" not in bad.stderr

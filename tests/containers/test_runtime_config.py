@@ -7,68 +7,78 @@ from pathlib import Path
 
 import pytest
 
+from animl_contract.artifact import ArtifactConfigError, parse_artifact_config
+from animl_contract.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from animl_serve.cpu import usable_cpus
 from animl_serve.errors import ArtifactError
-from animl_serve.model_config import IMAGENET_MEAN, load_model_config, parse_model_config
+from animl_serve.model_config import load_model_config
 from animl_serve.settings import SettingsError, load_settings
 
+CLASSIFIER = {"input_size": 182, "normalization": "imagenet"}
 
-def test_classifier_defaults_and_mongodb_safe_labels():
-    config = parse_model_config(
-        {"family": "crop-classifier", "input_size": 182, "classes": ["Bird sp.", "$fox", "deer"]}
+
+def config(family="crop-classifier", labels=("Bird sp.", "$fox", "deer"), **pre):
+    return {
+        "name": "m",
+        "version": "1",
+        "family": family,
+        "labels": list(labels),
+        "preprocessing": pre or {"classifier": CLASSIFIER},
+    }
+
+
+def test_labels_are_kept_exactly_as_the_model_answers_them():
+    parsed = parse_artifact_config(config())
+    assert parsed.labels == ("Bird sp.", "$fox", "deer")
+    classifier = parsed.preprocessing.classifier
+    assert classifier.input_size == (182, 182)
+    assert (classifier.normalization.mean, classifier.normalization.std) == (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
     )
-    assert config.labels == ["Bird sp", "fox", "deer"]
-    assert config.input_size == (182, 182)
-    assert config.mean == IMAGENET_MEAN
-    assert (config.layout, config.bbox_format, config.output) == ("NCHW", "yxyx", "logits")
-
-
-def test_speciesnet_defaults_are_channels_last_xywh_and_unnormalized():
-    config = parse_model_config({"family": "speciesnet", "input_size": 480, "classes": ["a"]})
-    assert (config.layout, config.bbox_format, config.mean, config.std) == (
-        "NHWC",
-        "xywh",
-        (0.0,) * 3,
-        (1.0,) * 3,
+    assert (classifier.layout, classifier.bbox_format, classifier.output) == (
+        "NCHW",
+        "yxyx",
+        "logits",
     )
+    assert (classifier.crop, classifier.resize, classifier.top_k) == ("square", "stretch", 5)
+    assert parsed.preprocessing.exif_orientation == "ignore"
+
+
+def test_speciesnet_labels_must_be_in_speciesnet_form():
+    speciesnet = config(
+        "speciesnet", ["u1;mammalia;;;;;mammal"], classifier=CLASSIFIER | {"layout": "NHWC"}
+    )
+    assert parse_artifact_config(speciesnet).labels == ("u1;mammalia;;;;;mammal",)
+    with pytest.raises(ArtifactConfigError, match="is not a SpeciesNet label"):
+        parse_artifact_config(speciesnet | {"labels": ["fox"]})
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ([], "must hold a JSON object"),
-        ({"family": "segmenter", "input_size": 1, "classes": ["a"]}, "family is 'segmenter'"),
-        ({"family": "detector", "input_size": 2, "classes": ["a"]}, "input_size must be"),
+        ([], "Input should be a valid dictionary"),
+        (config() | {"family": "segmenter"}, "family: 'segmenter'"),
+        (config(classifier=CLASSIFIER | {"input_size": 2}), "input_size.0: 2"),
+        (config(labels=()), "labels: .*at least 1 item"),
+        (config(labels=("a", "a")), r"duplicate labels \['a'\]"),
+        (config(classifier=CLASSIFIER | {"layout": "CHW"}), "layout: 'CHW'"),
+        (config("detector", ("1",), detector={"iou_threshold": 2}), "iou_threshold: 2"),
+        (config("detector", ("animal",), detector={}), "class numbers it answers"),
+        (config("detector", ("1",)), "a detector needs preprocessing.detector"),
         (
-            {"family": "detector", "input_size": 640, "classes": []},
-            "classes must be a non-empty list",
+            config(
+                classifier=CLASSIFIER | {"normalization": {"mean": [0, 0, 0], "std": [0, 1, 1]}}
+            ),
+            "std.0: 0",
         ),
-        (
-            {"family": "detector", "input_size": 640, "classes": ["a.", "a"]},
-            "not unique once made MongoDB-safe",
-        ),
-        (
-            {"family": "detector", "input_size": 640, "classes": ["a"], "layout": "CHW"},
-            "layout is 'CHW'",
-        ),
-        (
-            {"family": "detector", "input_size": 640, "classes": ["a"], "thresholds": {"iou": 2}},
-            "iou is 2",
-        ),
-        (
-            {
-                "family": "crop-classifier",
-                "input_size": 64,
-                "classes": ["a"],
-                "normalization": {"std": [0, 1, 1]},
-            },
-            "three positive stds",
-        ),
+        (config(classifier=CLASSIFIER | {"crop_buffer": 0.1}), "crop_buffer applies only"),
+        (config(classifier=CLASSIFIER | {"colour": "red"}), "colour: unknown key"),
     ],
 )
 def test_bad_model_configs_say_what_is_wrong(data, message):
-    with pytest.raises(ArtifactError, match=message):
-        parse_model_config(data)
+    with pytest.raises(ArtifactConfigError, match=message):
+        parse_artifact_config(data)
 
 
 def test_missing_or_broken_config_file(tmp_path: Path):
@@ -77,9 +87,10 @@ def test_missing_or_broken_config_file(tmp_path: Path):
     (tmp_path / "animl-model.json").write_text("{nope")
     with pytest.raises(ArtifactError, match="is not valid JSON"):
         load_model_config(tmp_path)
-    (tmp_path / "animl-model.json").write_text(
-        json.dumps({"family": "detector", "input_size": 64, "classes": ["a"]})
-    )
+    (tmp_path / "animl-model.json").write_text(json.dumps(config(labels=["a"]) | {"x": 1}))
+    with pytest.raises(ArtifactError, match=r"animl-model\.json: x: unknown key"):
+        load_model_config(tmp_path)
+    (tmp_path / "animl-model.json").write_text(json.dumps(config("detector", ["1"], detector={})))
     assert load_model_config(tmp_path).family == "detector"
 
 

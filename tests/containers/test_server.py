@@ -15,11 +15,17 @@ import pytest
 from PIL import Image
 
 from animl_ops.local_runtime import free_port, runtime_env
-from tests.containers.conftest import CONTAINER_DIR, b64, jpeg, serving
+from tests.containers.conftest import (
+    CLASSIFIER_LABELS,
+    CONTAINER_DIR,
+    SPECIESNET_LABELS,
+    b64,
+    jpeg,
+    serving,
+)
 from tests.containers.test_images import _png_header
 
 JSON = {"content-type": "application/json"}
-CLASSIFIER_LABELS = ["red thing", "green thing", "blue thing", "Bird sp", "fox"]
 
 
 def invoke(url: str, body: bytes | str, headers: dict | None = None) -> httpx.Response:
@@ -51,7 +57,7 @@ def test_megadetector_boxes_are_normalized_to_the_original_image(detector_url):
         assert detection["confidence"] == pytest.approx(confidence, abs=1e-6)
 
 
-def test_a_12_megapixel_photo_gives_the_same_boxes_through_draft_decoding(detector_url):
+def test_a_12_megapixel_photo_gives_the_same_boxes_as_its_smaller_copy(detector_url):
     small = invoke(detector_url, jpeg(2048, 1536)).json()
     large = invoke(detector_url, jpeg(4096, 3072)).json()
     assert large == small
@@ -66,13 +72,19 @@ def test_megadetector_does_not_upscale_small_images(detector_url):
     )
 
 
-def test_megadetector_honours_exif_orientation(detector_url):
+def test_exif_orientation_is_ignored_as_the_original_handler_does_unless_declared(
+    detector_url, artifacts
+):
     exif = Image.Exif()
     exif[0x0112] = 6
     buffer = io.BytesIO()
     Image.new("RGB", (1536, 2048), (90, 90, 90)).save(buffer, format="JPEG", exif=exif)
-    first = invoke(detector_url, buffer.getvalue()).json()[0]
-    assert first["x1"] == pytest.approx(944 / 2048, abs=1e-6)
+    stored = invoke(detector_url, buffer.getvalue()).json()[0]
+    # Stored frame, 1536x2048: ratio 0.46875, 720x960 on a 768x960 canvas padded 24 on the left.
+    assert stored["x1"] == pytest.approx((590 - 24) / 0.46875 / 1536, abs=1e-6)
+    with serving(artifacts["detector-exif"]) as url:
+        upright = invoke(url, buffer.getvalue()).json()[0]
+    assert upright["x1"] == pytest.approx(944 / 2048, abs=1e-6)
 
 
 def test_classifier_returns_every_label_as_a_probability(classifier_url):
@@ -121,10 +133,10 @@ def test_speciesnet_classifier_only(speciesnet_url):
     response = invoke(speciesnet_url, json.dumps(body), JSON)
     assert response.status_code == 200
     (prediction,) = response.json()["predictions"]
-    assert prediction["classifications"]["classes"][0] == "green thing"
+    assert prediction["classifications"]["classes"][0] == SPECIESNET_LABELS[1]
     assert len(prediction["classifications"]["scores"]) == 5
     assert (prediction["prediction"], prediction["prediction_source"], prediction["country"]) == (
-        "green thing",
+        SPECIESNET_LABELS[1],
         "classifier",
         "USA",
     )
@@ -139,7 +151,7 @@ def test_speciesnet_all_runs_the_detector_first(speciesnet_url):
     assert first["bbox"] == pytest.approx(
         [944 / 2048, 704 / 1536, 160 / 2048, 128 / 1536], abs=1e-6
     )
-    assert prediction["prediction"] == "blue thing"
+    assert prediction["prediction"] == SPECIESNET_LABELS[2]
 
 
 CLASSIFIER_BAD_REQUESTS = [
@@ -292,7 +304,7 @@ def test_a_broken_artifact_stops_the_server_with_a_clear_reason(tmp_path):
     )
     assert result.returncode == 3
     assert "cannot serve the model in" in result.stderr
-    assert "input_size must be an integer or [height, width]" in result.stderr
+    assert "animl-model.json: labels: required field is missing" in result.stderr
 
 
 def test_serve_is_the_only_command():

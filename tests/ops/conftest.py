@@ -14,7 +14,7 @@ import pytest
 from animl_serve.package import build
 from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
-from tests.containers.conftest import DETECTOR_PREDICTIONS, MD_CLASSES
+from tests.containers.conftest import DETECTOR_PREDICTIONS, MD_LABELS
 from tests.e2e.emulator import Account, Emulator
 
 
@@ -98,4 +98,4 @@ def mirav2_artifact(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def detector_artifact(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("md")
-    return build_artifact(folder, "detector", "megadetector-v5a", MD_CLASSES)
+    return build_artifact(folder, "detector", "megadetector-v5a", MD_LABELS)

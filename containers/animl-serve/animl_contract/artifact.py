@@ -32,7 +32,9 @@ def family_problems(family: Family, labels: tuple[str, ...], pre: Preprocessing)
         problems.append(f"duplicate labels {dupes}")
     if family == "detector":
         if pre.detector is None or pre.classifier is not None:
-            problems.append("a detector needs preprocessing.detector and no preprocessing.classifier")
+            problems.append(
+                "a detector needs preprocessing.detector and no preprocessing.classifier"
+            )
         bad = [label for label in labels if not label.isdigit()]
         if bad:
             problems.append(f"detector labels are the class numbers it answers, not {bad}")

@@ -84,9 +84,10 @@ def resize_linear_cv2(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     height, width = pixels.shape[:2]
     x0, x1, wx = _linear_taps(width, size[0])
     y0, y1, wy = _linear_taps(height, size[1])
-    rows = pixels[y0].astype(np.float32) * (1 - wy)[:, None, None] + pixels[y1].astype(
-        np.float32
-    ) * wy[:, None, None]
+    rows = (
+        pixels[y0].astype(np.float32) * (1 - wy)[:, None, None]
+        + pixels[y1].astype(np.float32) * wy[:, None, None]
+    )
     out = rows[:, x0] * (1 - wx)[None, :, None] + rows[:, x1] * wx[None, :, None]
     return np.rint(out).clip(0, 255).astype(np.uint8)
 
@@ -246,11 +247,7 @@ def resize_shorter_then_center_crop(
     height, width = size
     short = min(height, width)
     w, h = image.size
-    if w <= h:
-        new = (short, int(short * h / w))
-    else:
-        new = (int(short * w / h), short)
+    new = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)
     image = image.resize(new, resample)
-    top = int(round((new[1] - height) / 2.0))
-    left = int(round((new[0] - width) / 2.0))
+    top, left = round((new[1] - height) / 2.0), round((new[0] - width) / 2.0)
     return image.crop((left, top, left + width, top + height))

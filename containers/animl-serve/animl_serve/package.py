@@ -21,10 +21,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from animl_serve.backend import OnnxBackend, SessionOptions
-from animl_serve.cpu import usable_cpus
-from animl_serve.errors import ArtifactError, ClientError
-from animl_serve.handlers import Limits, load_handler
 from animl_contract.artifact import (
     CONFIG_FILE,
     DETECTOR_FILE,
@@ -34,6 +30,10 @@ from animl_contract.artifact import (
     optimized_name,
     parse_artifact_config,
 )
+from animl_serve.backend import OnnxBackend, SessionOptions
+from animl_serve.cpu import usable_cpus
+from animl_serve.errors import ArtifactError, ClientError
+from animl_serve.handlers import Limits, load_handler
 
 ALLOWED_FILES = {CONFIG_FILE, *ONNX_FILES, *(optimized_name(n) for n in ONNX_FILES)}
 

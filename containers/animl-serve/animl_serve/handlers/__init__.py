@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from animl_contract.artifact import DETECTOR_FILE, MODEL_FILE, optimized_name
 from animl_serve.backend import OnnxBackend, SessionOptions
 from animl_serve.errors import ArtifactError, ClientError
 from animl_serve.handlers.base import Handler, Limits
 from animl_serve.handlers.classifier import CropClassifierHandler
 from animl_serve.handlers.detector import DetectorHandler
 from animl_serve.handlers.speciesnet import SpeciesNetHandler
-from animl_contract.artifact import DETECTOR_FILE, MODEL_FILE, optimized_name
 from animl_serve.model_config import load_model_config
 
 HANDLERS: dict[str, type[Handler]] = {
@@ -32,7 +32,9 @@ def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Ha
     """Loads the artifact in model_dir and checks it with one inference on a synthetic image."""
     config = load_model_config(model_dir)
     backend = OnnxBackend(model_file(model_dir), options)
-    has_detector = any((model_dir / n).is_file() for n in (DETECTOR_FILE, optimized_name(DETECTOR_FILE)))
+    has_detector = any(
+        (model_dir / n).is_file() for n in (DETECTOR_FILE, optimized_name(DETECTOR_FILE))
+    )
     detector = OnnxBackend(model_file(model_dir, DETECTOR_FILE), options) if has_detector else None
     handler = HANDLERS[config.family](config, backend, limits, detector=detector)
     try:

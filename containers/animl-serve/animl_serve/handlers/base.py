@@ -57,7 +57,9 @@ class Handler(ABC):
 
     def decode(self, data: bytes) -> Image.Image:
         return decode_image(
-            data, self.limits.max_image_pixels, self.config.preprocessing.exif_orientation == "apply"
+            data,
+            self.limits.max_image_pixels,
+            self.config.preprocessing.exif_orientation == "apply",
         )
 
 

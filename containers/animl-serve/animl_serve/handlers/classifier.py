@@ -37,9 +37,7 @@ class CropClassifierHandler(Handler):
         batch = to_batch(crop_and_resize(image, box, settings), settings)
         scores = class_scores(self.backend.run(batch)[0], self.config)
         labels = self.config.labels
-        return {
-            labels[i]: round(float(scores[i]), 6) for i in top_indices(scores, settings.top_k)
-        }
+        return {labels[i]: round(float(scores[i]), 6) for i in top_indices(scores, settings.top_k)}
 
     def synthetic_request(self) -> bytes:
         assert self.config.preprocessing.classifier is not None

@@ -53,12 +53,12 @@ def _candidates(
 def _canvas(backend: Backend, settings: DetectorSettings) -> tuple[tuple[int, int], bool]:
     """The (height, width) to letterbox to, and whether the whole canvas is filled."""
     fixed = backend.input_shape[2:4]
-    if settings.canvas_mode == "fixed" and all(isinstance(d, int) for d in fixed):
-        if tuple(fixed) != settings.canvas:
-            raise ArtifactError(
-                f"the detector's input is fixed at {list(fixed)} but animl-model.json declares "
-                f"canvas {list(settings.canvas)}"
-            )
+    static = all(isinstance(d, int) for d in fixed)
+    if settings.canvas_mode == "fixed" and static and tuple(fixed) != settings.canvas:
+        raise ArtifactError(
+            f"the detector's input is fixed at {list(fixed)} but animl-model.json declares "
+            f"canvas {list(settings.canvas)}"
+        )
     return settings.canvas, settings.canvas_mode == "fixed"
 
 
