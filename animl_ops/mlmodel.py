@@ -3,7 +3,7 @@ the check of an artifact against them and the registry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,17 @@ def api_record(model: ModelSpec, record: RecordSpec) -> animl_api.Record:
     )
 
 
+def api_labels(model: ModelSpec, record: RecordSpec, answer: Any, bbox: list[float] | None):
+    """The category ids the Animl API makes of an answer, every threshold at zero so that each
+    label it reads shows; ApiThrowsError where the API's code would throw."""
+    api = api_record(model, record)
+    route = animl_api.interface(record.id)
+    if route is None:
+        raise animl_api.ApiThrowsError(f"the Animl API routes no record {record.id!r}")
+    cats = [replace(c, conf_threshold=0.0) for c in animl_api.build_cat_config(api)]
+    return tuple(sorted({d.label_id for d in route.parse(api, answer, bbox, cats)}))
+
+
 @dataclass(frozen=True)
 class ArtifactCheck:
     """What --check found: problems, and the labels each record's answer carried."""
@@ -129,19 +140,27 @@ def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
     return ArtifactCheck(tuple(problems), served)
 
 
-def _serve_record(model: ModelSpec, record: RecordSpec, url: str) -> tuple[tuple[str, ...], str]:
-    api = api_record(model, record)
+SAMPLE_BOX = [0.1, 0.1, 0.9, 0.9]
+
+
+def sample_call(model: ModelSpec, record: RecordSpec, is_batch: bool) -> animl_api.Call:
+    """The call the API makes for this record, on a sample image (and box, for crop models)."""
     route = animl_api.interface(record.id)
     if route is None:
-        return (), "the Animl API routes no record of this id (modelInterfaces.ts)"
-    bbox = None if not record.expects_crops else [0.1, 0.1, 0.9, 0.9]
-    call = route.call(api, sample_image(), bbox, True)
-    status, body = invoke(url, call.body, call.content_type)
-    if status != 200:
-        return (), f"the container answered {status}: {body[:200]!r}"
+        raise animl_api.ApiThrowsError(f"the Animl API routes no record {record.id!r}")
+    stand_in = animl_api.Record(record.id, record.version or "", 0.0, (), ())
+    bbox = SAMPLE_BOX if record.expects_crops else None
+    return route.call(stand_in, sample_image(), bbox, is_batch)
+
+
+def _serve_record(model: ModelSpec, record: RecordSpec, url: str) -> tuple[tuple[str, ...], str]:
     try:
+        call = sample_call(model, record, is_batch=True)
+        status, body = invoke(url, call.body, call.content_type)
+        if status != 200:
+            return (), f"the container answered {status}: {body[:200]!r}"
         answer = check_format(model.family, body)
-        detections = route.parse(api, answer, bbox, animl_api.build_cat_config(api))
+        bbox = SAMPLE_BOX if record.expects_crops else None
+        return api_labels(model, record, answer, bbox), ""
     except (BadResponse, animl_api.ApiThrowsError) as error:
         return (), str(error)
-    return tuple(sorted({d.label_id for d in detections})), ""

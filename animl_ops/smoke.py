@@ -8,12 +8,10 @@ from dataclasses import asdict, dataclass
 
 from animl_ops import animl_api
 from animl_ops.local_runtime import invoke
-from animl_ops.mlmodel import IncompleteRecord, api_record
-from animl_ops.response_format import BadResponse, check_format, sample_image
+from animl_ops.mlmodel import SAMPLE_BOX, IncompleteRecord, api_labels, sample_call
+from animl_ops.response_format import BadResponse, check_format
 from model_registry.naming import parameter_name
 from model_registry.schema import EndpointKind, ModelSpec, RecordSpec
-
-SAMPLE_BOX = [0.1, 0.1, 0.9, 0.9]
 
 
 @dataclass(frozen=True)
@@ -47,11 +45,8 @@ def _request(model: ModelSpec, kind: EndpointKind) -> _Request:
     """The call the API makes for the model's first record it routes on this kind of endpoint."""
     for record in model.records:
         route = animl_api.interface(record.id)
-        if route is None or (kind == "realtime" and not route.realtime):
-            continue
-        bbox = SAMPLE_BOX if record.expects_crops else None
-        stand_in = animl_api.Record(record.id, record.version or "", 0.0, (), ())
-        return _Request(record, route.call(stand_in, sample_image(), bbox, kind == "batch"))
+        if route is not None and (kind == "batch" or route.realtime):
+            return _Request(record, sample_call(model, record, kind == "batch"))
     raise SmokeError(f"the Animl API never calls the {kind} endpoint of {model.name}")
 
 
@@ -62,18 +57,13 @@ def _judge(
         answer = check_format(model.family, body)
     except BadResponse as error:
         return SmokeResult(target, status, latency, (), f"bad response: {error}")
-    try:
-        api = api_record(model, request.record)
-    except IncompleteRecord as error:
-        return SmokeResult(target, status, latency, (), note=f"labels not checked: {error}")
-    route = animl_api.interface(request.record.id)
-    assert route is not None
     bbox = SAMPLE_BOX if request.record.expects_crops else None
     try:
-        detections = route.parse(api, answer, bbox, animl_api.build_cat_config(api))
+        labels = api_labels(model, request.record, answer, bbox)
+    except IncompleteRecord as error:
+        return SmokeResult(target, status, latency, (), note=f"labels not checked: {error}")
     except animl_api.ApiThrowsError as error:
         return SmokeResult(target, status, latency, (), f"the Animl API would fail: {error}")
-    labels = tuple(sorted({d.label_id for d in detections}))
     return SmokeResult(target, status, latency, labels)
 
 

@@ -14,7 +14,10 @@ import pytest
 from animl_serve.package import build
 from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
-from tests.containers.conftest import DETECTOR_PREDICTIONS, MD_LABELS
+from animl_contract.artifact import ArtifactConfig
+from model_registry.artifact import artifact_config
+from model_registry.loader import load_fleet
+from tests.containers.conftest import DETECTOR_PREDICTIONS
 from tests.e2e.emulator import Account, Emulator
 
 
@@ -64,38 +67,35 @@ def deploy_by_hand(
     return name
 
 
-def build_artifact(folder: Path, family: str, name: str, classes: list) -> Path:
-    """A model.tar.gz built with the real packaging tool, for a tiny ONNX model of `family`."""
+def build_artifact(folder: Path, config: ArtifactConfig) -> Path:
+    """A model.tar.gz of `config`, built with the real packaging tool around a tiny ONNX model
+    with the config's outputs."""
     folder.mkdir(parents=True, exist_ok=True)
-    if family == "detector":
+    pre = config.preprocessing
+    if pre.classifier is None:
         onnx = onnx_models.yolov5_detector(folder / "model.onnx", DETECTOR_PREDICTIONS)
-        input_size = 1280
     else:
-        onnx = onnx_models.color_classifier(folder / "model.onnx", len(classes), 64)
-        input_size = 64
-    config = folder / "animl-model.json"
-    config.write_text(
-        json.dumps(
-            {
-                "name": name,
-                "version": "1",
-                "family": family,
-                "input_size": input_size,
-                "classes": classes,
-            }
+        height, _ = pre.classifier.input_size
+        onnx = onnx_models.color_classifier(
+            folder / "model.onnx", len(config.labels), height, pre.classifier.layout
         )
-    )
-    build(onnx, config, folder / "model.tar.gz")
+    path = folder / "animl-model.json"
+    path.write_text(config.to_json())
+    build(onnx, path, folder / "model.tar.gz")
     return folder / "model.tar.gz"
+
+
+def registry_artifact(folder: Path, model: str, **changes) -> Path:
+    """The artifact the registry prescribes for `model`, with `changes` to its config."""
+    config = artifact_config(load_fleet().models[model])
+    return build_artifact(folder, config.model_copy(update=changes))
 
 
 @pytest.fixture(scope="session")
 def mirav2_artifact(tmp_path_factory) -> Path:
-    classes = ["bird", "fox", "lizard", "rodent", "skunk"]
-    return build_artifact(tmp_path_factory.mktemp("mirav2"), "crop-classifier", "mirav2", classes)
+    return registry_artifact(tmp_path_factory.mktemp("mirav2"), "mirav2")
 
 
 @pytest.fixture(scope="session")
 def detector_artifact(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("md")
-    return build_artifact(folder, "detector", "megadetector-v5a", MD_LABELS)
+    return registry_artifact(tmp_path_factory.mktemp("md"), "megadetector-v5a")

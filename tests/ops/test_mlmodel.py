@@ -1,39 +1,135 @@
-"""`mlmodel export`: the MongoDB record, and `--check` against the container serving the artifact."""
+"""`mlmodel export`: the MongoDB records, and `--check` of an artifact against the registry and
+the Animl API's reading of its answers."""
 
 from __future__ import annotations
 
 import json
 
-from tests.ops.conftest import build_artifact, run_ops
+from tests.ops.conftest import registry_artifact, run_ops
+
+#: animl-api src/api/db/schemas/MLModel.ts: the required fields of a record and of a category.
+RECORD_FIELDS = {"_id", "version", "defaultConfThreshold", "categories", "expectsCrops"}
+CATEGORY_FIELDS = {"_id", "name", "color"}
 
 
-def test_export_prints_the_record_with_mongo_safe_categories():
-    run = run_ops("mlmodel", "export", "deepfaune-ne")
+def exported(*args: str) -> list[dict]:
+    run = run_ops("mlmodel", "export", *args)
     assert run.returncode == 0, run.stderr
-    record = json.loads(run.stdout)
-    assert record["_id"] == "deepfaune-ne"
-    assert set(record) == {"_id", "version", "description", "defaultConfThreshold", "categories"}
-    assert record["defaultConfThreshold"] == 0.5
-    assert len(record["categories"]) == 24
-    assert {"_id": "Bird sp", "name": "Bird sp"} in record["categories"]
+    return json.loads(run.stdout)
+
+
+def assert_passes_the_schema(record: dict) -> None:
+    assert RECORD_FIELDS <= set(record)
+    assert isinstance(record["expectsCrops"], bool)
+    for category in record["categories"]:
+        assert CATEGORY_FIELDS <= set(category)
+        assert category["color"].startswith("#")
+
+
+def test_megadetector_record_is_seeddb_with_the_empty_category():
+    (record,) = exported("megadetector-v5a")
+    assert_passes_the_schema(record)
+    assert (record["_id"], record["version"], record["defaultConfThreshold"]) == (
+        "megadetector_v5a",
+        "v5.0a",
+        0.25,
+    )
+    assert record["expectsCrops"] is False
+    assert record["categories"] == [
+        {"_id": "0", "name": "empty", "color": "#8D8D8D"},
+        {"_id": "1", "name": "animal", "color": "#00A2C7"},
+        {"_id": "2", "name": "person", "color": "#86EAD4"},
+        {"_id": "3", "name": "vehicle", "color": "#F76B15"},
+    ]
+
+
+def test_nzdoc_record_has_all_52_classes_in_the_models_order():
+    (record,) = exported("nzdoc")
+    assert_passes_the_schema(record)
+    assert (record["_id"], record["version"], record["defaultConfThreshold"]) == (
+        "nzdoc",
+        "v1.0",
+        0.4,
+    )
+    ids = [c["_id"] for c in record["categories"]]
+    assert len(ids) == 52
+    assert ids[:3] == ["bellbird", "bird_sp", "blackbird"]
+    assert ids[-1] == "yellowhammer"
+
+
+def test_a_label_with_a_dot_keeps_it_in_the_id_and_loses_it_in_the_name(registry):
+    registry.edit_model(
+        "deepfaune-ne",
+        lambda m: m["records"][0].update(version="v1.0", default_confidence_threshold=0.5)
+        or m["unverified"].pop("version")
+        or m["unverified"].pop("default_confidence_threshold"),
+    )
+    (record,) = exported("deepfaune-ne", "--registry", str(registry.root))
+    assert_passes_the_schema(record)
+    assert {"_id": "Bird sp.", "name": "Bird sp", "color": "#E54D2E"} in record["categories"]
     assert not any("." in c["name"] or "$" in c["name"] for c in record["categories"])
+    # Colours not in the registry come from the API's palette, each used once.
+    colors = [c["color"] for c in record["categories"]]
+    assert len(set(colors)) == len(colors) == 24
 
 
-def test_check_passes_when_the_served_labels_are_the_records(mirav2_artifact):
+def test_a_record_whose_values_are_not_public_is_refused_with_what_to_fill_in():
+    run = run_ops("mlmodel", "export", "sdzwa-andesv1")
+    assert run.returncode == 2
+    assert run.stderr == (
+        "error: record sdzwa-andesv1 of model sdzwa-andesv1 cannot be exported: fill in version "
+        "(no public MLModel record; copy it from the live record); default_confidence_threshold "
+        "(no public MLModel record; copy it from the live record) in "
+        "model_registry/models/sdzwa-andesv1.yaml\n"
+    )
+
+
+def test_unverified_fields_are_named_on_stderr(registry):
+    registry.edit_model(
+        "megadetector-v1000-0-0-redwood",
+        lambda m: m["records"][0].update(default_confidence_threshold=0.2)
+        or m["unverified"].pop("default_confidence_threshold"),
+    )
+    run = run_ops(
+        "mlmodel", "export", "megadetector-v1000-0-0-redwood", "--registry", str(registry.root)
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)[0]["_id"] == "megadetector_v1000.0.0-redwood"
+    assert "unverified megadetector-v1000-0-0-redwood: colors: no public MLModel record" in (
+        run.stderr
+    )
+
+
+def test_a_record_id_the_api_does_not_route_is_refused(registry):
+    registry.edit_model("mirav2", lambda m: m["records"][0].update(id="mira-v2"))
+    run = run_ops("mlmodel", "export", "mirav2", "--registry", str(registry.root))
+    assert run.returncode == 2
+    assert "the Animl API routes no record ['mira-v2'] (src/ml/modelInterfaces.ts)" in run.stderr
+
+
+def test_check_passes_when_the_artifact_is_the_registrys(mirav2_artifact, detector_artifact):
     run = run_ops("mlmodel", "export", "mirav2", "--check", str(mirav2_artifact))
     assert run.returncode == 0, run.stderr
-    assert "the record's 5 category ids equal the container's labels" in run.stderr
-    assert json.loads(run.stdout)["_id"] == "mirav2"
+    assert "mirav2: the Animl API reads the answer as labels" in run.stderr
+    assert json.loads(run.stdout)[0]["_id"] == "mirav2"
+    run = run_ops("mlmodel", "export", "megadetector-v5a", "--check", str(detector_artifact))
+    assert run.returncode == 0, run.stderr
+    assert "megadetector_v5a: the Animl API reads the answer as labels ['1', '2', '3']" in (
+        run.stderr
+    )
 
 
-def test_check_fails_when_the_artifact_returns_other_labels(tmp_path):
-    artifact = build_artifact(
-        tmp_path, "crop-classifier", "mirav2", ["bird", "fox", "lizard", "rodent", "Skunk"]
+def test_check_names_both_files_when_the_artifact_disagrees(tmp_path):
+    artifact = registry_artifact(
+        tmp_path, "mirav2", labels=("bird", "fox", "lizard", "rodent", "Skunk")
     )
     run = run_ops("mlmodel", "export", "mirav2", "--check", str(artifact))
     assert run.returncode == 1
-    assert "the container returns labels the record lacks: ['Skunk']" in run.stderr
-    assert "the record has categories the container never returns: ['skunk']" in run.stderr
+    assert (
+        f"mismatch mirav2: {artifact}:animl-model.json labels: registry 5, artifact 5; only in "
+        "the registry ['skunk'], only in the artifact ['Skunk'] "
+        "(model_registry/models/mirav2.yaml is the source of truth)"
+    ) in run.stderr
     assert run.stdout == ""
 
 
@@ -45,7 +141,7 @@ def test_check_on_a_missing_or_broken_artifact_says_what_to_pass(tmp_path):
     broken.write_bytes(b"not a tarball")
     run = run_ops("mlmodel", "export", "mirav2", "--check", str(broken))
     assert run.returncode == 2
-    assert "is not a readable model.tar.gz" in run.stderr
+    assert "not a readable .tar.gz" in run.stderr
     assert "Traceback" not in run.stderr
 
 

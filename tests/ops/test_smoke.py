@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from animl_ops.contract import sample_request
 from animl_ops.local_runtime import invoke, serving_archive
+from animl_ops.mlmodel import sample_call
 from model_registry.loader import load_fleet
 from tests.ops.conftest import deploy_by_hand, run_ops
 
@@ -25,7 +25,7 @@ def test_a_local_detector_container_answers_in_the_api_format(detector_artifact)
     with serving_archive(detector_artifact) as url:
         run = run_ops("smoke", "animl", "megadetector-v5a", "--endpoint", "realtime", "--url", url)
     assert run.returncode == 0, run.stderr
-    assert "3 labels, OK" in run.stdout
+    assert "labels ['1', '2', '3'], OK" in run.stdout
 
 
 def queue_responses(emulator, *bodies: bytes) -> None:
@@ -57,9 +57,10 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
 ):
     env = deploy_mirav2_by_hand(emulator)
     # The emulator answers with what the real container answers to the same sample.
-    request = sample_request(load_fleet().models["mirav2"])
+    mirav2 = load_fleet().models["mirav2"]
+    call = sample_call(mirav2, mirav2.records[0], is_batch=True)
     with serving_archive(mirav2_artifact) as url:
-        _, served = invoke(url, request.body, request.content_type)
+        _, served = invoke(url, call.body, call.content_type)
     queue_responses(emulator, served)
 
     run = run_ops("smoke", "animl", "mirav2", "--json", env=env)
@@ -70,6 +71,7 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
         "latency_ms": 0,
         "labels": ["bird", "fox", "lizard", "rodent", "skunk"],
         "problem": None,
+        "note": None,
         "ok": True,
     }
 
