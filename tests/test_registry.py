@@ -9,6 +9,7 @@ import pytest
 
 from model_registry.loader import RegistryError, load_fleet
 from model_registry.schema import ModelSpec
+from tests.ops.conftest import registry_artifact
 
 ANIML_MODELS = {
     "megadetector-v5a": {"realtime", "batch"},
@@ -63,14 +64,16 @@ def test_classes_file_and_inline_classes_both_load():
     fleet = load_fleet()
     deepfaune = fleet.models["deepfaune-ne"]
     assert len(deepfaune.class_ids) == 24
-    assert "Bird sp" in deepfaune.class_ids
+    bird = next(c for c in deepfaune.classes if c.id == "Bird sp.")
+    assert bird.name == "Bird sp"
     md = fleet.models["megadetector-v5a"]
     assert [(c.id, c.name) for c in md.classes] == [
         ("1", "animal"),
         ("2", "person"),
         ("3", "vehicle"),
     ]
-    assert len(fleet.models["nzi-adsv1"].class_ids) == 17
+    assert fleet.models["nzi-adsv1"].classes is None
+    assert "classes" in fleet.models["nzi-adsv1"].unverified
 
 
 def test_region_placeholder_resolves_per_environment():
@@ -197,29 +200,49 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
             "artifact: 'weights/model.onnx' must be a model.tar.gz archive",
         ),
         (
-            lambda d: d.update(input_size=8),
-            "input_size: 8: Input should be greater than or equal to 32",
+            lambda d: d["preprocessing"]["classifier"].update(input_size=4),
+            "preprocessing.classifier.input_size.0: 4: Input should be greater than or equal to 8",
         ),
         (
-            lambda d: d.update(default_confidence_threshold=1.5),
-            "default_confidence_threshold: 1.5: Input should be less than or equal to 1",
+            lambda d: d["preprocessing"]["classifier"].update(crop="circle"),
+            "preprocessing.classifier.crop: 'circle': Input should be 'square', 'buffered' or 'box'",
         ),
+        (
+            lambda d: d["preprocessing"]["classifier"].pop("normalization"),
+            "preprocessing.classifier.normalization: required field is missing",
+        ),
+        (
+            lambda d: d.pop("preprocessing"),
+            "preprocessing: required unless marked unverified",
+        ),
+        (
+            lambda d: d["records"][0].update(default_confidence_threshold=1.5),
+            "records.0.default_confidence_threshold: 1.5: Input should be less than or equal to 1",
+        ),
+        (
+            lambda d: d["records"][0].pop("version"),
+            "records.0.version: required unless marked unverified",
+        ),
+        (lambda d: d["records"][0].pop("expects_crops"), "records.0.expects_crops: required"),
+        (lambda d: d.update(records=[]), "records: []: Tuple should have at least 1 item"),
+        (lambda d: d.update(unverified={"size": "x"}), "unverified.size.[key]: 'size': Input should be"),
         (
             lambda d: d.update(classes=[]),
-            "classes: give at least one class, inline or in classes_file",
+            "classes: give at least one class, or mark classes unverified",
         ),
         (lambda d: d.update(classes=["fox", "fox"]), "classes: duplicate ids ['fox']"),
+        (lambda d: d.update(classes=["fox", "Fox"]), "classes: duplicate names ['fox']"),
         (
-            lambda d: d.update(classes=["Bird sp."]),
-            "classes.0.id: 'Bird sp.' contains '.', which MongoDB keys cannot hold; use 'Bird sp'",
+            lambda d: d.update(classes=[{"id": "Bird sp.", "name": "Bird sp."}]),
+            "classes.0.name: 'Bird sp.' contains '.', which a MongoDB key cannot hold",
         ),
         (
-            lambda d: d.update(classes=["$fox"]),
-            "classes.0.id: '$fox' contains '$', which MongoDB keys cannot hold; use 'fox'",
+            lambda d: d.update(classes=[{"id": "fox", "name": "fox", "color": "red"}]),
+            "classes.0.color: 'red' must be a colour as #RRGGBB",
         ),
         (
             lambda d: d.update(classes=[" fox"]),
-            "classes.0.id: ' fox' must be non-empty with no leading or trailing spaces",
+            "preprocessing: ' fox' must be non-empty with no leading or trailing spaces",
         ),
         (
             lambda d: d.update(classes_file="nope.txt"),
@@ -244,25 +267,69 @@ def test_model_name_longer_than_an_endpoint_name_allows_is_rejected(registry):
     assert any("is 55 characters; the limit is 54" in p for p in problems_of(registry.root))
 
 
+def test_a_label_with_a_dot_keeps_it_and_its_name_loses_it(registry):
+    registry.edit_model("mirav2", lambda d: d.update(classes=["Bird sp.", "fox", "a", "b", "c"]))
+    bird = load_fleet(registry.root).models["mirav2"].classes[0]
+    assert (bird.id, bird.name) == ("Bird sp.", "Bird sp")
+
+
 def test_bad_class_in_a_classes_file_names_the_line(registry):
     classes = registry.root / "classes" / "deepfaune-ne.txt"
-    classes.write_text(classes.read_text().replace("Bird sp\n", "Bird sp.\n"))
+    classes.write_text(classes.read_text().replace("Black Bear\n", "Black Bear\nBlack bear\n"))
     problems = problems_of(registry.root)
     assert any(
-        "deepfaune-ne.yaml: classes_file ../classes/deepfaune-ne.txt line 4: 'Bird sp.' contains '.'"
-        in p
+        "deepfaune-ne.yaml: classes: duplicate names ['black bear']" in p for p in problems
+    ), problems
+    classes.write_text(classes.read_text().replace("Bobcat\n", "{Bobcat\n"))
+    registry.edit_model("deepfaune-ne", lambda d: d.update(classes_file="../classes/missing.txt"))
+    problems = problems_of(registry.root)
+    assert any("classes_file: '../classes/missing.txt' does not exist" in p for p in problems)
+
+
+def test_a_classes_file_that_is_not_utf8_is_one_line_naming_it(registry):
+    (registry.root / "classes" / "deepfaune-ne.txt").write_bytes(b"Bear\n\xff\xfeFox\n")
+    problems = problems_of(registry.root)
+    assert any(
+        "deepfaune-ne.yaml: classes_file deepfaune-ne.txt: not UTF-8 text (byte 5)" in p
         for p in problems
     ), problems
 
 
-def test_local_artifact_is_resolved_next_to_the_model_file(registry):
+def test_a_model_file_that_is_not_utf8_is_one_line_naming_it(registry):
+    path = registry.models / "mirav2.yaml"
+    path.write_bytes(path.read_bytes().replace(b"Santa Cruz", b"Santa Cr\xfaz"))
+    problems = problems_of(registry.root)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}: not UTF-8 text (byte ")
+
+
+def test_local_artifact_is_resolved_next_to_the_model_file(registry, tmp_path):
     (registry.models / "artifacts").mkdir()
-    (registry.models / "artifacts" / "mirav2.tar.gz").write_bytes(b"\x1f\x8b")
-    registry.edit_model("mirav2", lambda d: d.update(artifact="artifacts/mirav2.tar.gz"))
+    registry_artifact(registry.models / "artifacts", "mirav2")
+    registry.edit_model("mirav2", lambda d: d.update(artifact="artifacts/model.tar.gz"))
     spec = load_fleet(registry.root).models["mirav2"]
     assert spec.artifact_is_local
     assert spec.artifact_for("us-west-2") == str(
-        (registry.models / "artifacts" / "mirav2.tar.gz").resolve()
+        (registry.models / "artifacts" / "model.tar.gz").resolve()
+    )
+
+
+def test_a_local_artifact_that_disagrees_with_the_registry_fails_naming_both_files(registry):
+    folder = registry.models / "artifacts"
+    archive = registry_artifact(folder, "mirav2", version="2.1", labels=("a", "b", "c", "d", "e"))
+    registry.edit_model("mirav2", lambda d: d.update(artifact="artifacts/model.tar.gz"))
+    problems = problems_of(registry.root)
+    where = f"{registry.models / 'mirav2.yaml'}: artifact ({archive}:animl-model.json)"
+    assert f"{where} labels: registry 5, artifact 5; only in the registry ['bird', 'fox', " in (
+        "\n".join(problems)
+    )
+    assert (
+        f"{where} version: registry '2.0', artifact '2.1': the artifact disagrees with the registry"
+        in problems
+    )
+    archive.write_bytes(b"\x1f\x8b broken")
+    assert any(
+        f"{where}: {archive}: not a readable .tar.gz" in p for p in problems_of(registry.root)
     )
 
 
@@ -279,11 +346,10 @@ def test_malformed_yaml_names_file_line_and_column(registry):
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(registry):
     path = registry.models / "mirav2.yaml"
     text = path.read_text()
-    path.write_text(text + "input_size: 300\n")
+    path.write_text(text + "family: detector\n")
     line = len(text.splitlines()) + 1
-    assert (
-        f"{path}: line {line}, column 1: malformed YAML: duplicate key 'input_size'"
-        in problems_of(registry.root)
+    assert f"{path}: line {line}, column 1: malformed YAML: duplicate key 'family'" in problems_of(
+        registry.root
     )
 
 

@@ -60,9 +60,11 @@ def test_nzdoc_record_has_all_52_classes_in_the_models_order():
 def test_a_label_with_a_dot_keeps_it_in_the_id_and_loses_it_in_the_name(registry):
     registry.edit_model(
         "deepfaune-ne",
-        lambda m: m["records"][0].update(version="v1.0", default_confidence_threshold=0.5)
-        or m["unverified"].pop("version")
-        or m["unverified"].pop("default_confidence_threshold"),
+        lambda m: (
+            m["records"][0].update(version="v1.0", default_confidence_threshold=0.5)
+            or m["unverified"].pop("version")
+            or m["unverified"].pop("default_confidence_threshold")
+        ),
     )
     (record,) = exported("deepfaune-ne", "--registry", str(registry.root))
     assert_passes_the_schema(record)
@@ -87,8 +89,10 @@ def test_a_record_whose_values_are_not_public_is_refused_with_what_to_fill_in():
 def test_unverified_fields_are_named_on_stderr(registry):
     registry.edit_model(
         "megadetector-v1000-0-0-redwood",
-        lambda m: m["records"][0].update(default_confidence_threshold=0.2)
-        or m["unverified"].pop("default_confidence_threshold"),
+        lambda m: (
+            m["records"][0].update(default_confidence_threshold=0.2)
+            or m["unverified"].pop("default_confidence_threshold")
+        ),
     )
     run = run_ops(
         "mlmodel", "export", "megadetector-v1000-0-0-redwood", "--registry", str(registry.root)
