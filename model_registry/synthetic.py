@@ -34,9 +34,16 @@ def write_synthetic_registry(
             "architecture": "resnet50",
             "container": container,
             "artifact": f"s3://animl-model-zoo-{{region}}/{name}/model.tar.gz",
-            "input_size": 224,
             "classes": ["animal", "blank"],
-            "default_confidence_threshold": 0.5,
+            "preprocessing": {"classifier": {"input_size": 224, "normalization": "imagenet"}},
+            "records": [
+                {
+                    "id": name,
+                    "version": "v1.0",
+                    "default_confidence_threshold": 0.5,
+                    "expects_crops": True,
+                }
+            ],
             "endpoints": {
                 kind: {"memory_mb": 2048, "max_concurrency": max_concurrency}
                 for kind in ("batch", "realtime")

@@ -225,7 +225,10 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
         ),
         (lambda d: d["records"][0].pop("expects_crops"), "records.0.expects_crops: required"),
         (lambda d: d.update(records=[]), "records: []: Tuple should have at least 1 item"),
-        (lambda d: d.update(unverified={"size": "x"}), "unverified.size.[key]: 'size': Input should be"),
+        (
+            lambda d: d.update(unverified={"size": "x"}),
+            "unverified.size.[key]: 'size': Input should be",
+        ),
         (
             lambda d: d.update(classes=[]),
             "classes: give at least one class, or mark classes unverified",

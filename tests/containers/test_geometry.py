@@ -148,7 +148,7 @@ def test_linear_resize_matches_half_pixel_centres():
     pixels = np.array([[[0], [100], [200], [255]]], np.uint8).repeat(3, axis=2)
     out = geometry.resize_linear_cv2(pixels, (2, 1))
     # Output x 0 samples source 0.5 (0 and 100), x 1 samples 2.5 (200 and 255).
-    assert out[0, :, 0].tolist() == [50, 228]
+    assert out[0, :, 0].tolist() == [50, 228]  # 227.5 rounds up in fixed point
 
 
 @pytest.mark.parametrize(

@@ -67,12 +67,14 @@ def deploy_by_hand(
     return name
 
 
-def build_artifact(folder: Path, config: ArtifactConfig) -> Path:
-    """A model.tar.gz of `config`, built with the real packaging tool around a tiny ONNX model
-    with the config's outputs."""
+def build_artifact(folder: Path, config: ArtifactConfig, onnx: Path | None = None) -> Path:
+    """A model.tar.gz of `config`, built with the real packaging tool around `onnx`, or a tiny
+    ONNX model with the config's outputs."""
     folder.mkdir(parents=True, exist_ok=True)
     pre = config.preprocessing
-    if pre.classifier is None:
+    if onnx is not None:
+        pass
+    elif pre.classifier is None:
         onnx = onnx_models.yolov5_detector(folder / "model.onnx", DETECTOR_PREDICTIONS)
     else:
         height, _ = pre.classifier.input_size

@@ -66,30 +66,39 @@ def plan_letterbox(
     return LetterboxPlan((width, height), ratio, resized, (half_w, half_h), left, top, size)
 
 
-def _linear_taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """OpenCV INTER_LINEAR's two source indices and weight per output pixel along one axis."""
-    position = (np.arange(target) + 0.5) * (source / target) - 0.5
-    first = np.floor(position)
-    weight = position - first
-    weight[first < 0] = 0.0
-    first = first.clip(0, source - 1).astype(np.int64)
-    weight[first >= source - 1] = 0.0
-    return first, np.minimum(first + 1, source - 1), weight.astype(np.float32)
+_COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE: 11-bit fixed-point weights
+
+
+def _linear_taps(source: int, target: int) -> tuple[np.ndarray, ...]:
+    """OpenCV INTER_LINEAR's two source indices and fixed-point weights per output pixel."""
+    position = ((np.arange(target) + 0.5) * (source / target) - 0.5).astype(np.float32)
+    first = np.floor(position).astype(np.int64)
+    fraction = (position - first).astype(np.float32)
+    below, beyond = first < 0, first >= source - 1
+    fraction[below | beyond] = 0.0
+    first = first.clip(0, source - 1)
+    weight1 = np.rint(fraction * _COEF_SCALE).astype(np.int32)
+    weight0 = np.rint((np.float32(1) - fraction) * _COEF_SCALE).astype(np.int32)
+    return first, np.minimum(first + 1, source - 1), weight0, weight1
 
 
 def resize_linear_cv2(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An HWC uint8 image resized to (width, height) as cv2.resize(INTER_LINEAR) does: two taps
-    per axis at half-pixel centres, no antialiasing. Values may differ from OpenCV's fixed-point
-    arithmetic by one level."""
+    """An HWC uint8 image resized to (width, height) bit for bit as cv2.resize(INTER_LINEAR)
+    does on x86 (its fixed-point weights and vectorised rounding): two taps per axis at
+    half-pixel centres, no antialiasing."""
     height, width = pixels.shape[:2]
-    x0, x1, wx = _linear_taps(width, size[0])
-    y0, y1, wy = _linear_taps(height, size[1])
-    rows = (
-        pixels[y0].astype(np.float32) * (1 - wy)[:, None, None]
-        + pixels[y1].astype(np.float32) * wy[:, None, None]
-    )
-    out = rows[:, x0] * (1 - wx)[None, :, None] + rows[:, x1] * wx[None, :, None]
-    return np.rint(out).clip(0, 255).astype(np.uint8)
+    x0, x1, a0, a1 = _linear_taps(width, size[0])
+    y0, y1, b0, b1 = _linear_taps(height, size[1])
+
+    def horizontal(rows: np.ndarray) -> np.ndarray:  # only the rows the vertical pass reads
+        picked = pixels[rows]
+        out = picked[:, x0].astype(np.int32) * a0[None, :, None]
+        out += picked[:, x1].astype(np.int32) * a1[None, :, None]
+        return out >> 4
+
+    top = (b0[:, None, None] * horizontal(y0)) >> 16
+    bottom = (b1[:, None, None] * horizontal(y1)) >> 16
+    return ((top + bottom + 2) >> 2).clip(0, 255).astype(np.uint8)
 
 
 def letterbox(image: Image.Image, plan: LetterboxPlan, resize_filter: str) -> np.ndarray:
