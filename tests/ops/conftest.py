@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from animl_serve.package import build
-from tests.conftest import REPO_ROOT
-from tests.containers import onnx_models
 from animl_contract.artifact import ArtifactConfig
+from animl_serve.package import build
 from model_registry.artifact import artifact_config
 from model_registry.loader import load_fleet
+from tests.conftest import REPO_ROOT
+from tests.containers import onnx_models
 from tests.containers.conftest import DETECTOR_PREDICTIONS
 from tests.e2e.emulator import Account, Emulator
 

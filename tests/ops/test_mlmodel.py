@@ -19,10 +19,10 @@ def exported(*args: str) -> list[dict]:
 
 
 def assert_passes_the_schema(record: dict) -> None:
-    assert RECORD_FIELDS <= set(record)
+    assert set(record) >= RECORD_FIELDS
     assert isinstance(record["expectsCrops"], bool)
     for category in record["categories"]:
-        assert CATEGORY_FIELDS <= set(category)
+        assert set(category) >= CATEGORY_FIELDS
         assert category["color"].startswith("#")
 
 
