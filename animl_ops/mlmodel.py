@@ -36,7 +36,8 @@ class IncompleteRecord(ValueError):  # noqa: N818 - reads as the condition it re
     """The registry lacks a value the record needs; the message says which and why."""
 
 
-def _categories(model: ModelSpec, record: RecordSpec) -> list[dict[str, Any]]:
+def record_categories(model: ModelSpec, record: RecordSpec) -> list[dict[str, Any]]:
+    """The record's categories: '0' (empty) where the API writes it, then one per class."""
     categories: list[dict[str, Any]] = [dict(EMPTY_CATEGORY)] if record.empty_category else []
     taken = {c["color"] for c in categories} | {c.color for c in model.classes or () if c.color}
     free = [color for color in PALETTE if color not in taken] or list(PALETTE)
@@ -76,7 +77,7 @@ def mlmodel_record(model: ModelSpec, record: RecordSpec) -> dict[str, Any]:
         "description": record.description or model.description,
         "defaultConfThreshold": record.default_confidence_threshold,
         "expectsCrops": record.expects_crops,
-        "categories": _categories(model, record),
+        "categories": record_categories(model, record),
     }
 
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from animl_contract import limits
-from animl_contract.artifact import family_problems
+from animl_contract.artifact import label_problems, preprocessing_problems
 from animl_contract.families import Family
 from animl_contract.labels import SpeciesNetLabel, name_problem, scrubbed_name
 from animl_contract.preprocessing import Preprocessing
@@ -293,10 +293,10 @@ class ModelSpec(_Strict):
                 problems.append(("classes", f"duplicate {attr}s {dupes}"))
         if self.preprocessing is None and "preprocessing" not in self.unverified:
             problems.append(("preprocessing", "required unless marked unverified"))
-        if self.preprocessing is not None and self.classes:
+        problems += [("classes", p) for p in label_problems(self.family, tuple(self.class_ids))]
+        if self.preprocessing is not None:
             problems += [
-                ("preprocessing", p)
-                for p in family_problems(self.family, tuple(self.class_ids), self.preprocessing)
+                ("preprocessing", p) for p in preprocessing_problems(self.family, self.preprocessing)
             ]
         for i, record in enumerate(self.records):
             for attr in ("version", "default_confidence_threshold"):

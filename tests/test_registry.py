@@ -245,7 +245,7 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
         ),
         (
             lambda d: d.update(classes=[" fox"]),
-            "preprocessing: ' fox' must be non-empty with no leading or trailing spaces",
+            "classes: ' fox' must be non-empty with no leading or trailing spaces",
         ),
         (
             lambda d: d.update(classes_file="nope.txt"),

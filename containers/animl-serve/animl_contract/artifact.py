@@ -24,24 +24,16 @@ def optimized_name(onnx_file: str) -> str:
     return onnx_file.removesuffix(".onnx") + OPTIMIZED_SUFFIX
 
 
-def family_problems(family: Family, labels: tuple[str, ...], pre: Preprocessing) -> list[str]:
-    """What makes labels or pre-processing unfit for the family; shared by registry and runtime."""
+def label_problems(family: Family, labels: tuple[str, ...]) -> list[str]:
+    """What makes labels unfit for the family's answers."""
     problems = [p for label in labels if (p := label_problem(label))]
     dupes = sorted(label for label, n in Counter(labels).items() if n > 1)
     if dupes:
         problems.append(f"duplicate labels {dupes}")
     if family == "detector":
-        if pre.detector is None or pre.classifier is not None:
-            problems.append(
-                "a detector needs preprocessing.detector and no preprocessing.classifier"
-            )
         bad = [label for label in labels if not label.isdigit()]
         if bad:
             problems.append(f"detector labels are the class numbers it answers, not {bad}")
-    elif pre.classifier is None:
-        problems.append(f"a {family} needs preprocessing.classifier")
-    elif family == "crop-classifier" and pre.detector is not None:
-        problems.append("a crop-classifier has no preprocessing.detector")
     if family == "speciesnet":
         for label in labels:
             try:
@@ -49,6 +41,18 @@ def family_problems(family: Family, labels: tuple[str, ...], pre: Preprocessing)
             except ValueError as error:
                 problems.append(str(error))
     return problems
+
+
+def preprocessing_problems(family: Family, pre: Preprocessing) -> list[str]:
+    """The sections each family needs: a detector's letterbox, a classifier's crop."""
+    if family == "detector":
+        if pre.detector is None or pre.classifier is not None:
+            return ["a detector needs preprocessing.detector and no preprocessing.classifier"]
+    elif pre.classifier is None:
+        return [f"a {family} needs preprocessing.classifier"]
+    elif family == "crop-classifier" and pre.detector is not None:
+        return ["a crop-classifier has no preprocessing.detector"]
+    return []
 
 
 class ArtifactConfig(Strict):
@@ -62,7 +66,8 @@ class ArtifactConfig(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ArtifactConfig:
-        problems = family_problems(self.family, self.labels, self.preprocessing)
+        problems = label_problems(self.family, self.labels)
+        problems += preprocessing_problems(self.family, self.preprocessing)
         if problems:
             raise ValueError("; ".join(problems))
         return self
