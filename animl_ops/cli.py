@@ -3,6 +3,7 @@
     python -m animl_ops quota [--live] [--environment NAME] [--json]
     python -m animl_ops mlmodel export MODEL [--check ARTIFACT]
     python -m animl_ops classes import MODEL SOURCE [--column NAME]
+    python -m animl_ops artifact build MODEL --onnx model.onnx --out model.tar.gz
     python -m animl_ops smoke ENVIRONMENT MODEL [--endpoint batch|realtime] [--stage STAGE] [--url URL]
     python -m animl_ops cost --images N --seconds-per-image S [--instance TYPE] [--json]
 
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from animl_ops import animl_api
 from animl_ops import cost as cost_model
+from animl_ops.artifact_build import BuildFailed, build_artifact
 from animl_ops.classes_import import ImportFailed, import_classes
 from animl_ops.inventory import read_inventory
 from animl_ops.local_runtime import LocalRuntimeError
@@ -43,6 +45,8 @@ mlmodel_app = typer.Typer(no_args_is_help=True, help="MLModel records for MongoD
 app.add_typer(mlmodel_app, name="mlmodel")
 classes_app = typer.Typer(no_args_is_help=True, help="A model's classes in the registry.")
 app.add_typer(classes_app, name="classes")
+artifact_app = typer.Typer(no_args_is_help=True, help="model.tar.gz, from the registry.")
+app.add_typer(artifact_app, name="artifact")
 # Logs and CI are not terminals: keep tables and one-line errors whole there.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
@@ -234,6 +238,29 @@ def mlmodel_export(
     for note in unverified_notes(spec):
         err.print(f"unverified {model}: {note}", markup=False, highlight=False)
     print(json.dumps(records, indent=2, ensure_ascii=False))
+
+
+@artifact_app.command("build")
+def artifact_build(
+    model: Annotated[str, typer.Argument(help="registry name of the model")],
+    onnx: Annotated[Path, typer.Option("--onnx", help="the model's ONNX graph")],
+    out: Annotated[Path, typer.Option("--out", help="where to write model.tar.gz")],
+    detector: Annotated[
+        Path | None, typer.Option("--detector", help="SpeciesNet: the detector's ONNX graph")
+    ] = None,
+    optimize: Annotated[
+        bool, typer.Option("--optimize", help="ship the graph ONNX Runtime optimized")
+    ] = False,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Write animl-model.json from the registry entry, then package and validate the archive."""
+    spec = _model(_fleet(registry), model)
+    with _working(f"packaging {model} and serving it once …"):
+        try:
+            summary = build_artifact(spec, onnx, out, detector, optimize)
+        except BuildFailed as error:
+            raise OpsError(f"{model}: the packaging tool refused: {error}") from error
+    print(summary)
 
 
 @classes_app.command("import")

@@ -34,8 +34,12 @@ def test_index_to_name_json_fills_in_an_unverified_model(registry, tmp_path):
     text = (registry.models / "alitav3.yaml").read_text()
     assert "classes_file: ../classes/alitav3.txt\nrecords:" in text
     assert text.startswith("# Sources")  # the file's comments survive
-    assert (registry.root / "classes" / "alitav3.txt").read_text().startswith(
-        "# alitav3: the model's labels in output order, imported from index_to_name.json\ncat\n"
+    assert (
+        (registry.root / "classes" / "alitav3.txt")
+        .read_text()
+        .startswith(
+            "# alitav3: the model's labels in output order, imported from index_to_name.json\ncat\n"
+        )
     )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from model_registry.artifact import artifact_config, read_artifact_config
+from model_registry.loader import load_fleet
+from tests.containers import onnx_models
 from tests.ops.conftest import registry_artifact, run_ops
 
 #: animl-api src/api/db/schemas/MLModel.ts: the required fields of a record and of a category.
@@ -154,3 +157,33 @@ def test_an_unknown_model_is_one_line_listing_the_known_ones():
     assert run.returncode == 2
     assert run.stderr.startswith("error: unknown model 'mirav3'; the registry declares: alitav3, ")
     assert run.stderr.count("\n") == 1
+
+
+def test_artifact_build_writes_the_registrys_config_and_check_accepts_it(tmp_path):
+    onnx = onnx_models.conv_classifier(tmp_path / "nzdoc.onnx", 52, (480, 480))
+    out = tmp_path / "nzdoc.tar.gz"
+    run = run_ops("artifact", "build", "nzdoc", "--onnx", str(onnx), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(
+        f"wrote {out}: nzdoc 1.0: crop-classifier, 52 labels, inference OK"
+    )
+    config = read_artifact_config(out)
+    assert config == artifact_config(load_fleet().models["nzdoc"])
+    assert run_ops("mlmodel", "export", "nzdoc", "--check", str(out)).returncode == 0
+
+
+def test_artifact_build_refuses_a_model_whose_outputs_are_not_its_classes(tmp_path):
+    onnx = onnx_models.conv_classifier(tmp_path / "nzdoc.onnx", 16, (480, 480))
+    out = tmp_path / "nzdoc.tar.gz"
+    run = run_ops("artifact", "build", "nzdoc", "--onnx", str(onnx), "--out", str(out))
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: nzdoc: the packaging tool refused: ")
+    assert "the model returns 16 scores but animl-model.json lists 52 labels" in run.stderr
+    assert not out.exists()
+    unverified = run_ops("artifact", "build", "ircv2", "--onnx", str(onnx), "--out", str(out))
+    assert unverified.stderr == (
+        "error: ircv2: the packaging tool refused: model ircv2 has no classes and no "
+        "preprocessing in the registry (classes: not public; import them from the model's own "
+        "label file; preprocessing: the handler is not public; take it from the live endpoint's "
+        "image)\n"
+    )

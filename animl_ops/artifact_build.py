@@ -1,0 +1,54 @@
+"""Builds a model's model.tar.gz with the registry as the source of its animl-model.json: the
+config is written from the registry entry, never by hand, and the packaging tool of the runtime
+(containers/animl-serve, animl_serve.package) validates the archive by serving it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from animl_ops.local_runtime import RUNTIME_DIR
+from model_registry.artifact import (
+    NotPackageableError,
+    artifact_config,
+    disagreements,
+    read_artifact_config,
+)
+from model_registry.schema import ModelSpec
+
+
+class BuildFailed(RuntimeError):  # noqa: N818 - reads as the condition it reports
+    """The packaging tool refused; its reason is the message, and no archive was written."""
+
+
+def build_artifact(
+    model: ModelSpec,
+    onnx: Path,
+    out: Path,
+    detector: Path | None = None,
+    optimize: bool = False,
+) -> str:
+    try:
+        config = artifact_config(model)
+    except NotPackageableError as error:
+        raise BuildFailed(str(error)) from error
+    with tempfile.TemporaryDirectory(prefix="animl-config-") as folder:
+        config_path = Path(folder) / "animl-model.json"
+        config_path.write_text(config.to_json(), encoding="utf-8")
+        command = [sys.executable, "-m", "animl_serve.package", "build"]
+        command += ["--onnx", str(onnx), "--config", str(config_path), "--out", str(out)]
+        if detector is not None:
+            command += ["--detector", str(detector)]
+        if optimize:
+            command.append("--optimize")
+        env = os.environ | {"PYTHONPATH": str(RUNTIME_DIR)}
+        result = subprocess.run(
+            command, cwd=RUNTIME_DIR, env=env, capture_output=True, text=True, check=False
+        )
+    if result.returncode != 0:
+        raise BuildFailed(result.stderr.strip().removeprefix("refused: "))
+    assert not disagreements(config, read_artifact_config(out))
+    return result.stdout.strip()
