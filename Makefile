@@ -21,6 +21,8 @@ setup: $(BIN)/python node_modules/.bin/cdk
 
 setup-dev: setup
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# The SpeciesNet tests compare with the package's own rules; its TensorFlow and torch stay out.
+	$(BIN)/pip install --quiet --no-deps speciesnet==4.0.1
 
 ## The main job: synthesize every environment with cdk-nag and the quota guard.
 synth: setup

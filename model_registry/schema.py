@@ -296,7 +296,8 @@ class ModelSpec(_Strict):
         problems += [("classes", p) for p in label_problems(self.family, tuple(self.class_ids))]
         if self.preprocessing is not None:
             problems += [
-                ("preprocessing", p) for p in preprocessing_problems(self.family, self.preprocessing)
+                ("preprocessing", p)
+                for p in preprocessing_problems(self.family, self.preprocessing)
             ]
         for i, record in enumerate(self.records):
             for attr in ("version", "default_confidence_threshold"):

@@ -16,17 +16,12 @@ from animl_ops import local_runtime
 from animl_serve.package import build
 from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
+from tests.speciesnet import release
 
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
 MD_LABELS = ["1", "2", "3"]
 CLASSIFIER_LABELS = ["red thing", "green thing", "blue thing", "Bird sp.", "fox"]
-SPECIESNET_LABELS = [
-    "11111111-0000-0000-0000-000000000001;mammalia;carnivora;canidae;vulpes;vulpes;red fox",
-    "11111111-0000-0000-0000-000000000002;aves;;;;;bird",
-    "11111111-0000-0000-0000-000000000003;mammalia;rodentia;;;;rodent",
-    "11111111-0000-0000-0000-000000000004;;;;;;blank",
-    "11111111-0000-0000-0000-000000000005;;;;;;animal",
-]
+SPECIESNET_LABELS = release.CLASSIFIER_LABELS
 
 # Canvas-pixel predictions (cx, cy, w, h, objectness, animal, person, vehicle) of the test detector.
 DETECTOR_PREDICTIONS = np.array(
@@ -56,12 +51,22 @@ def b64(data: bytes) -> str:
 def make_artifact(
     folder: Path, onnx: Path, config: dict, detector: Path | None = None, optimize: bool = False
 ) -> Path:
-    """Builds model.tar.gz with the real packaging tool and extracts it as SageMaker would."""
+    """Builds model.tar.gz with the real packaging tool and extracts it as SageMaker would; a
+    SpeciesNet with a detector gets the test release's taxonomy and geofence."""
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / "animl-model.json"
     config_path.write_text(json.dumps(config))
+    taxonomy = geofence = None
+    if detector is not None:
+        taxonomy, geofence = release.write(folder / "release")
     archive = build(
-        onnx, config_path, folder / "model.tar.gz", detector=detector, optimize=optimize
+        onnx,
+        config_path,
+        folder / "model.tar.gz",
+        detector=detector,
+        optimize=optimize,
+        taxonomy=taxonomy,
+        geofence=geofence,
     )
     assert "inference OK" in archive
     model_dir = folder / "model"
@@ -79,7 +84,7 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
             root / "classifier.onnx", len(CLASSIFIER_LABELS), 64
         ),
         "speciesnet": onnx_models.color_classifier(
-            root / "speciesnet.onnx", len(CLASSIFIER_LABELS), 480, "NHWC"
+            root / "speciesnet.onnx", len(SPECIESNET_LABELS), 480, "NHWC"
         ),
         "slow": onnx_models.slow_classifier(root / "slow.onnx", 2, 32, matmuls=1000),
     }
@@ -105,18 +110,24 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
         "family": "speciesnet",
         "labels": SPECIESNET_LABELS,
         "preprocessing": {
+            "exif_orientation": "apply",
             "classifier": {
                 "input_size": 480,
                 "bbox_format": "xywh",
                 "crop": "box",
+                "resize_filter": "tf-bilinear",
                 "normalization": "none",
                 "layout": "NHWC",
             },
             "detector": {
                 "canvas": [1280, 1280],
                 "canvas_mode": "stride-multiple",
+                "scale_up": True,
+                "box_rescale": "canvas",
                 "confidence_threshold": 0.01,
+                "max_detections": 300,
             },
+            "ensemble": {"geofence": True},
         },
     }
     slow = {

@@ -49,19 +49,39 @@ def test_letterboxed_image_has_grey_114_padding_and_the_image_in_place():
 
 def test_boxes_map_back_to_the_original_image_as_fractions():
     plan = geometry.plan_letterbox(1000, 600, (1280, 1280), stride=64, fixed=False)
-    boxes = geometry.boxes_to_source(np.array([[412.0, 270.0, 612.0, 370.0]]), plan)
-    # (412 - 12) / 1000 = 0.4; (270 - 20) / 600; (612 - 12) / 1000; (370 - 20) / 600.
-    np.testing.assert_allclose(boxes, [[0.4, 250 / 600, 0.6, 350 / 600]])
+    boxes = geometry.boxes_to_source(np.array([[412.0, 270.0, 612.0, 370.0]]), plan, False)
+    # 412 - 12 = 400; 270 - 20 = 250; 612 - 12 = 600; 370 - 20 = 350 pixels of the source.
+    np.testing.assert_allclose(boxes, [[400, 250, 600, 350]])
 
 
 def test_boxes_are_undone_through_the_scale_and_clipped_to_the_image():
     plan = geometry.plan_letterbox(2048, 1536, (1280, 1280), stride=64, fixed=True)
     boxes = geometry.boxes_to_source(
-        np.array([[590.0, 600.0, 690.0, 680.0], [-10, 100, 1300, 1300]]), plan
+        np.array([[590.0, 600.0, 690.0, 680.0], [-10, 100, 1300, 1300]]), plan, False
     )
-    # y: (600 - 160) / 0.625 = 704 -> 704 / 1536; x: 590 / 0.625 = 944 -> 944 / 2048.
-    np.testing.assert_allclose(boxes[0], [944 / 2048, 704 / 1536, 1104 / 2048, 832 / 1536])
-    np.testing.assert_allclose(boxes[1], [0.0, 0.0, 1.0, 1.0])
+    # y: (600 - 160) / 0.625 = 704; x: 590 / 0.625 = 944.
+    np.testing.assert_allclose(boxes[0], [944, 704, 1104, 832])
+    np.testing.assert_allclose(boxes[1], [0.0, 0.0, 2048, 1536])
+
+
+def test_scale_up_lets_a_small_image_grow_to_the_canvas():
+    plan = geometry.plan_letterbox(640, 480, (1280, 1280), stride=64, fixed=False, scale_up=True)
+    # ratio 2; 1280x960, already stride multiples.
+    assert (plan.ratio, plan.resized, plan.canvas) == (2.0, (1280, 960), (1280, 960))
+
+
+def test_tf_bilinear_resize_samples_half_pixel_centres_and_truncates():
+    image = Image.fromarray(np.array([[[0] * 3, [100] * 3, [200] * 3, [255] * 3]], np.uint8))
+    out = np.asarray(geometry.resize_bilinear_tf(image, (2, 1)))
+    # Samples at 0.5 and 2.5: (0 + 100) / 2 = 50, (200 + 255) / 2 = 227.5; x 255.5 / 255, floored.
+    assert out[0, :, 0].tolist() == [50, 227]
+
+
+def test_box_crop_is_tensorflows_crop_to_bounding_box():
+    crop = geometry.box_crop(Image.new("RGB", (100, 50)), (0.25, 0.5, 0.5, 0.5))
+    assert crop.size == (50, 25)
+    with pytest.raises(ClientError, match="covers less than a pixel"):
+        geometry.box_crop(Image.new("RGB", (100, 50)), (0.25, 0.5, 0.005, 0.5))
 
 
 def test_center_boxes_become_corners():

@@ -123,7 +123,7 @@ def test_xywh_classifier_reads_bbox_as_x_y_width_height(artifacts):
     assert next(iter(response.json())) == "green thing"
 
 
-def test_speciesnet_classifier_only(speciesnet_url):
+def test_speciesnet_classifier_only_answers_the_classifications_of_the_box(speciesnet_url):
     body = {
         "image_data": b64(jpeg(640, 480, (20, 220, 20))),
         "bbox": [0.1, 0.1, 0.5, 0.5],
@@ -135,23 +135,29 @@ def test_speciesnet_classifier_only(speciesnet_url):
     (prediction,) = response.json()["predictions"]
     assert prediction["classifications"]["classes"][0] == SPECIESNET_LABELS[1]
     assert len(prediction["classifications"]["scores"]) == 5
-    assert (prediction["prediction"], prediction["prediction_source"], prediction["country"]) == (
-        SPECIESNET_LABELS[1],
-        "classifier",
-        "USA",
-    )
-    assert "detections" not in prediction
+    # As the package's classifier component: no detections, no ensemble, no location.
+    assert set(prediction) == {"classifications", "model_version"}
 
 
-def test_speciesnet_all_runs_the_detector_first(speciesnet_url):
-    body = {"image_data": b64(jpeg(2048, 1536, (20, 20, 220))), "components": "all"}
+def test_speciesnet_all_classifies_the_top_detection_and_ensembles(speciesnet_url):
+    image = Image.new("RGB", (2048, 1536), (220, 20, 20))
+    image.paste((20, 20, 220), (944, 704, 1104, 832))  # the top detection's box, in blue
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95)
+    body = {"image_data": b64(buffer.getvalue()), "bbox": [0, 0, 1, 1], "components": "all"}
     (prediction,) = invoke(speciesnet_url, json.dumps(body), JSON).json()["predictions"]
     first = prediction["detections"][0]
     assert (first["category"], first["label"]) == ("1", "animal")
     assert first["bbox"] == pytest.approx(
         [944 / 2048, 704 / 1536, 160 / 2048, 128 / 1536], abs=1e-6
     )
-    assert prediction["prediction"] == SPECIESNET_LABELS[2]
+    # The crop is blue: the classifier's third label; over 0.8, not fenced without a country.
+    assert prediction["classifications"]["classes"][0] == SPECIESNET_LABELS[2]
+    assert (prediction["prediction"], prediction["prediction_source"]) == (
+        SPECIESNET_LABELS[2],
+        "classifier",
+    )
+    assert prediction["prediction_score"] == prediction["classifications"]["scores"][0]
 
 
 CLASSIFIER_BAD_REQUESTS = [

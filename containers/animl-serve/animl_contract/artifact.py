@@ -16,6 +16,9 @@ from animl_contract.preprocessing import Preprocessing, Strict
 CONFIG_FILE = "animl-model.json"
 MODEL_FILE = "model.onnx"
 DETECTOR_FILE = "detector.onnx"
+#: SpeciesNet: the package's taxonomy_release.txt and geofence_release.*.json, renamed.
+TAXONOMY_FILE = "taxonomy.txt"
+GEOFENCE_FILE = "geofence.json"
 OPTIMIZED_SUFFIX = ".optimized.onnx"
 ONNX_FILES = (MODEL_FILE, DETECTOR_FILE)
 
@@ -52,6 +55,13 @@ def preprocessing_problems(family: Family, pre: Preprocessing) -> list[str]:
         return [f"a {family} needs preprocessing.classifier"]
     elif family == "crop-classifier" and pre.detector is not None:
         return ["a crop-classifier has no preprocessing.detector"]
+    if family != "speciesnet" and pre.ensemble is not None:
+        return [f"a {family} has no preprocessing.ensemble"]
+    if family == "speciesnet" and (pre.detector is None) != (pre.ensemble is None):
+        return [
+            "a SpeciesNet with a detector needs preprocessing.ensemble too, and one "
+            "without needs neither"
+        ]
     return []
 
 

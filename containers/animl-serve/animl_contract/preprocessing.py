@@ -52,7 +52,8 @@ class ClassifierSettings(Strict):
                 (CameraTraps' crop_detections, as in the mirav2, SDZWA and DeepFaune handlers)
       buffered  the box grown by crop_buffer of the image on every side, clipped, not squared
                 (the nzdoc handler)
-      box       the box as it is
+      box       the box as it is, TensorFlow's crop_to_bounding_box of int(y * height),
+                int(x * width), int(h * height), int(w * width) (SpeciesNet's always_crop)
     resize:
       stretch                          to input_size, ignoring the aspect ratio
       shorter-side-then-center-crop    the shorter side to the input size, then a centre crop
@@ -66,7 +67,9 @@ class ClassifierSettings(Strict):
     crop: Literal["square", "buffered", "box"] = "square"
     crop_buffer: float = Field(default=0.0, ge=0.0, le=0.5)
     resize: Literal["stretch", "shorter-side-then-center-crop"] = "stretch"
-    resize_filter: Literal["nearest", "bilinear", "bicubic", "lanczos"] = "bilinear"
+    #: Pillow's filters as torchvision uses them; tf-bilinear is tf.image.resize on the 0..1
+    #: image (no antialiasing) then back to 8 bits (SpeciesNet's classifier.preprocess).
+    resize_filter: Literal["nearest", "bilinear", "bicubic", "lanczos", "tf-bilinear"] = "bilinear"
     normalization: Annotated[Normalization, BeforeValidator(_named_normalization)]
     layout: Literal["NCHW", "NHWC"] = "NCHW"
     output: Literal["logits", "probabilities"] = "logits"
@@ -84,17 +87,31 @@ class DetectorSettings(Strict):
 
     canvas_mode 'fixed' always fills `canvas` (YOLOv5 letterbox auto=False, as MegaDetector v5 is
     exported at 960x1280); 'stride-multiple' pads only to the next multiple of `stride`.
+    scale_up lets small images grow to the canvas (YOLOv5's default; SpeciesNet's detector).
     resize_filter 'cv2-linear' is OpenCV's INTER_LINEAR (no antialiasing), which the handler uses.
+    box_rescale: 'letterbox' undoes the letterbox's own ratio and padding (mdv5_handler.py);
+    'canvas' derives them from the canvas and image shapes and rounds the boxes to whole pixels
+    (YOLOv5 scale_boxes(...).round(), SpeciesNet's detector.py).
     """
 
     canvas: Size = (960, 1280)
     canvas_mode: Literal["fixed", "stride-multiple"] = "fixed"
     stride: int = Field(default=64, ge=1, le=256)
+    scale_up: bool = False
     resize_filter: Literal["cv2-linear", "bilinear"] = "cv2-linear"
+    box_rescale: Literal["letterbox", "canvas"] = "letterbox"
     confidence_threshold: float = Field(default=0.0005, ge=0.0, le=1.0)
     iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     max_detections: int = Field(default=1000, ge=1, le=10000)
     output: Literal["yolov5", "yolov8"] = "yolov5"
+
+
+class EnsembleSettings(Strict):
+    """SpeciesNet's ensemble of detector and classifier (its taxonomy and geofence files ship
+    in the artifact). geofence: whether `country` and `admin1_region` restrict predictions, as
+    Animl's endpoint runs the package (geofence on)."""
+
+    geofence: bool = True
 
 
 class Preprocessing(Strict):
@@ -105,3 +122,4 @@ class Preprocessing(Strict):
     exif_orientation: Literal["ignore", "apply"] = "ignore"
     classifier: ClassifierSettings | None = None
     detector: DetectorSettings | None = None
+    ensemble: EnsembleSettings | None = None

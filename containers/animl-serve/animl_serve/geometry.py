@@ -41,15 +41,22 @@ class LetterboxPlan:
 
 
 def plan_letterbox(
-    width: int, height: int, canvas: tuple[int, int], stride: int, fixed: bool
+    width: int,
+    height: int,
+    canvas: tuple[int, int],
+    stride: int,
+    fixed: bool,
+    scale_up: bool = False,
 ) -> LetterboxPlan:
-    """YOLOv5's letterbox with scaleup=False: keep the aspect ratio, never enlarge, pad with grey.
+    """YOLOv5's letterbox: keep the aspect ratio, enlarge only with scale_up, pad with grey.
 
     canvas is (height, width). fixed (auto=False) fills the whole canvas; otherwise the padding
     is only what reaches the next multiple of stride.
     """
     canvas_h, canvas_w = canvas
-    ratio = min(min(canvas_h / height, canvas_w / width), 1.0)
+    ratio = min(canvas_h / height, canvas_w / width)
+    if not scale_up:
+        ratio = min(ratio, 1.0)
     resized = (round(width * ratio), round(height * ratio))
     if min(resized) < 1:
         raise ClientError(
@@ -117,10 +124,12 @@ def letterbox(image: Image.Image, plan: LetterboxPlan, resize_filter: str) -> np
     return canvas
 
 
-def boxes_to_source(xyxy: np.ndarray, plan: LetterboxPlan) -> np.ndarray:
-    """Canvas pixel boxes back to the source image, clipped, as fractions (YOLOv5 scale_boxes)."""
+def boxes_to_source(xyxy: np.ndarray, plan: LetterboxPlan, from_shapes: bool) -> np.ndarray:
+    """Canvas pixel boxes back to source pixels, clipped (YOLOv5 scale_boxes). from_shapes
+    derives gain and padding from the canvas and image sizes, as scale_boxes without ratio_pad
+    does; the MegaDetector v5 handler does that only when the letterbox added no padding."""
     width, height = plan.source
-    if plan.half_pad == (0.0, 0.0):  # the handler then derives gain and padding from the shapes
+    if from_shapes or plan.half_pad == (0.0, 0.0):
         gain = min(plan.canvas[1] / height, plan.canvas[0] / width)
         pad = ((plan.canvas[0] - width * gain) / 2, (plan.canvas[1] - height * gain) / 2)
     else:
@@ -128,8 +137,8 @@ def boxes_to_source(xyxy: np.ndarray, plan: LetterboxPlan) -> np.ndarray:
     boxes = xyxy.astype(np.float64).copy()
     boxes[:, [0, 2]] = (boxes[:, [0, 2]] - pad[0]) / gain
     boxes[:, [1, 3]] = (boxes[:, [1, 3]] - pad[1]) / gain
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width) / width
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height) / height
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
     return boxes
 
 
@@ -165,12 +174,8 @@ def nms(
     return np.asarray(keep, dtype=np.int64)
 
 
-def parse_bbox(value: object, bbox_format: str) -> Box:
-    """A request bbox as (xmin, ymin, xmax, ymax) fractions.
-
-    bbox_format "yxyx" is [ymin, xmin, ymax, xmax]; "xywh" is [x, y, width, height]. A string
-    such as "[0,0,1,1]" is accepted too, as the original handlers read one with literal_eval.
-    """
+def bbox_numbers(value: object) -> list[float]:
+    """A request bbox's four numbers, from a list or a string such as "[0,0,1,1]"."""
     if isinstance(value, str):
         text = value.strip().removeprefix("[").removesuffix("]")
         try:
@@ -181,7 +186,17 @@ def parse_bbox(value: object, bbox_format: str) -> Box:
         raise ClientError(f"bbox must be a list of four numbers, got {value!r}")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
         raise ClientError(f"bbox must be a list of four numbers, got {value!r}")
-    a, b, c, d = (float(v) for v in value)
+    return [float(v) for v in value]
+
+
+def parse_bbox(value: object, bbox_format: str) -> Box:
+    """A request bbox as (xmin, ymin, xmax, ymax) fractions.
+
+    bbox_format "yxyx" is [ymin, xmin, ymax, xmax]; "xywh" is [x, y, width, height]. A string
+    such as "[0,0,1,1]" is accepted too, as the original handlers read one with literal_eval.
+    """
+    value = bbox_numbers(value)
+    a, b, c, d = value
     if bbox_format == "xywh":
         xmin, ymin, xmax, ymax = a, b, a + c, b + d
         shape = "[x, y, width, height]"
@@ -237,16 +252,43 @@ def buffered_crop(image: Image.Image, box: Box, buffer: float) -> Image.Image:
     return image.crop(region)
 
 
-def box_crop(image: Image.Image, box: Box) -> Image.Image:
+def box_crop(image: Image.Image, xywh: tuple[float, float, float, float]) -> Image.Image:
+    """tf.image.crop_to_bounding_box at int(y * height), int(x * width) of size
+    int(h * height) x int(w * width), as SpeciesNet's classifier crops (always_crop)."""
     width, height = image.size
-    xmin, ymin, xmax, ymax = box
-    region = (
-        int(xmin * width),
-        int(ymin * height),
-        max(int(xmin * width) + 1, math.ceil(xmax * width)),
-        max(int(ymin * height) + 1, math.ceil(ymax * height)),
-    )
-    return image.crop(region)
+    x, y, w, h = xywh
+    left, top = int(x * width), int(y * height)
+    crop_w, crop_h = int(w * width), int(h * height)
+    if crop_w < 1 or crop_h < 1:
+        raise ClientError(
+            f"bbox {list(xywh)} (x, y, width, height) covers less than a pixel of the "
+            f"{width}x{height} image"
+        )
+    return image.crop((left, top, left + crop_w, top + crop_h))
+
+
+def resize_bilinear_tf(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """tf.image.resize(bilinear, half-pixel centres, no antialiasing) of the image as 0..1
+    floats, then tf.image.convert_image_dtype back to 8 bits (x 255.5, truncated)."""
+    pixels = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+    height, width = pixels.shape[:2]
+
+    def taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        position = (np.arange(target, dtype=np.float32) + np.float32(0.5)) * np.float32(
+            source / target
+        ) - np.float32(0.5)
+        floor = np.floor(position)
+        lower = np.maximum(floor, 0).astype(np.int64)
+        upper = np.minimum(np.ceil(position), source - 1).astype(np.int64)
+        return lower, upper, (position - floor).astype(np.float32)
+
+    x0, x1, wx = taps(width, size[0])
+    y0, y1, wy = taps(height, size[1])
+    left, right = pixels[:, x0], pixels[:, x1]
+    rows = left + (right - left) * wx[None, :, None]
+    top, bottom = rows[y0], rows[y1]
+    out = top + (bottom - top) * wy[:, None, None]
+    return Image.fromarray((out * np.float32(255.5)).astype(np.uint8))
 
 
 def resize_shorter_then_center_crop(

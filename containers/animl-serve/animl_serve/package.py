@@ -1,7 +1,8 @@
 """Builds and validates model.tar.gz artifacts.
 
     python -m animl_serve.package build --onnx model.onnx --config animl-model.json \
-        [--detector detector.onnx] [--optimize] --out model.tar.gz
+        [--detector detector.onnx --taxonomy taxonomy_release.txt --geofence geofence.json]
+        [--optimize] --out model.tar.gz
     python -m animl_serve.package validate model.tar.gz
 
 `build` writes the archive only after it has validated it: loaded the model and run one
@@ -24,7 +25,9 @@ from pathlib import Path
 from animl_contract.artifact import (
     CONFIG_FILE,
     DETECTOR_FILE,
+    GEOFENCE_FILE,
     MODEL_FILE,
+    TAXONOMY_FILE,
     ONNX_FILES,
     ArtifactConfigError,
     optimized_name,
@@ -35,7 +38,13 @@ from animl_serve.cpu import usable_cpus
 from animl_serve.errors import ArtifactError, ClientError
 from animl_serve.handlers import Limits, load_handler
 
-ALLOWED_FILES = {CONFIG_FILE, *ONNX_FILES, *(optimized_name(n) for n in ONNX_FILES)}
+ALLOWED_FILES = {
+    CONFIG_FILE,
+    TAXONOMY_FILE,
+    GEOFENCE_FILE,
+    *ONNX_FILES,
+    *(optimized_name(n) for n in ONNX_FILES),
+}
 
 
 def _options() -> SessionOptions:
@@ -77,7 +86,13 @@ def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
 
 
 def build(
-    onnx: Path, config: Path, out: Path, detector: Path | None = None, optimize: bool = False
+    onnx: Path,
+    config: Path,
+    out: Path,
+    detector: Path | None = None,
+    optimize: bool = False,
+    taxonomy: Path | None = None,
+    geofence: Path | None = None,
 ) -> str:
     try:
         config_data = json.loads(config.read_text(encoding="utf-8"))
@@ -87,14 +102,14 @@ def build(
         parse_artifact_config(config_data, str(config))
     except ArtifactConfigError as exc:
         raise ArtifactError(str(exc)) from exc
-    for path in (onnx, detector):
+    for path in (onnx, detector, taxonomy, geofence):
         if path is not None and not path.is_file():
             raise ArtifactError(f"{path} does not exist")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         files = {MODEL_FILE: onnx, CONFIG_FILE: config}
-        if detector is not None:
-            files[DETECTOR_FILE] = detector
+        extras = {DETECTOR_FILE: detector, TAXONOMY_FILE: taxonomy, GEOFENCE_FILE: geofence}
+        files |= {name: path for name, path in extras.items() if path is not None}
         if optimize:
             for name, source in list(files.items()):
                 if name.endswith(".onnx"):
@@ -122,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     b = commands.add_parser("build", help="build, validate and write model.tar.gz")
     b.add_argument("--onnx", type=Path, required=True)
     b.add_argument("--config", type=Path, required=True, help=f"the {CONFIG_FILE} to ship")
-    b.add_argument("--detector", type=Path, help="SpeciesNet-style: the detector to run first")
+    b.add_argument("--detector", type=Path, help="SpeciesNet: the detector to run first")
+    b.add_argument("--taxonomy", type=Path, help="SpeciesNet: the release's taxonomy_release.txt")
+    b.add_argument("--geofence", type=Path, help="SpeciesNet: the release's geofence JSON")
     b.add_argument("--optimize", action="store_true", help="also ship the graph-optimized model")
     b.add_argument("--out", type=Path, required=True)
     v = commands.add_parser("validate", help="load an archive and run one inference")
@@ -130,7 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            summary = build(args.onnx, args.config, args.out, args.detector, args.optimize)
+            summary = build(
+                args.onnx,
+                args.config,
+                args.out,
+                args.detector,
+                args.optimize,
+                args.taxonomy,
+                args.geofence,
+            )
             print(f"wrote {args.out}: {summary}")
         else:
             print(f"{args.archive}: {validate(args.archive)}")

@@ -36,7 +36,9 @@ def load_handler(model_dir: Path, options: SessionOptions, limits: Limits) -> Ha
         (model_dir / n).is_file() for n in (DETECTOR_FILE, optimized_name(DETECTOR_FILE))
     )
     detector = OnnxBackend(model_file(model_dir, DETECTOR_FILE), options) if has_detector else None
-    handler = HANDLERS[config.family](config, backend, limits, detector=detector)
+    handler = HANDLERS[config.family](
+        config, backend, limits, detector=detector, model_dir=model_dir
+    )
     try:
         handler.predict(handler.synthetic_request())
     except (ArtifactError, ClientError):

@@ -6,6 +6,7 @@ import io
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,11 +37,13 @@ class Handler(ABC):
         backend: Backend,
         limits: Limits,
         detector: Backend | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
         self.limits = limits
         self.detector = detector
+        self.model_dir = model_dir
 
     @abstractmethod
     def predict(self, body: bytes) -> Any:
@@ -74,19 +77,26 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 
 
 def crop_and_resize(
-    image: Image.Image, box: geometry.Box, settings: ClassifierSettings
+    image: Image.Image,
+    box: geometry.Box,
+    settings: ClassifierSettings,
+    xywh: tuple[float, float, float, float] | None = None,
 ) -> Image.Image:
-    """The classifier's view of the box: cropped and resized by the model's declared rules."""
+    """The classifier's view of the box: cropped and resized by the model's declared rules.
+    xywh is the box as [x, y, width, height] numbers where the caller has them unrounded."""
     if settings.crop == "square":
         crop = geometry.square_crop(image, box)
     elif settings.crop == "buffered":
         crop = geometry.buffered_crop(image, box, settings.crop_buffer)
     else:
-        crop = geometry.box_crop(image, box)
+        xmin, ymin, xmax, ymax = box
+        crop = geometry.box_crop(image, xywh or (xmin, ymin, xmax - xmin, ymax - ymin))
+    height, width = settings.input_size
+    if settings.resize_filter == "tf-bilinear":
+        return geometry.resize_bilinear_tf(crop, (width, height))
     resample = geometry.PIL_FILTERS[settings.resize_filter]
     if settings.resize == "shorter-side-then-center-crop":
         return geometry.resize_shorter_then_center_crop(crop, settings.input_size, resample)
-    height, width = settings.input_size
     return crop.resize((width, height), resample)
 
 

@@ -21,7 +21,7 @@ CLASS_OFFSET = 4096  # YOLOv5's max_wh: keeps boxes of different classes apart d
 
 @dataclass(frozen=True)
 class Detection:
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 as fractions of the image
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the image
     confidence: float
     class_index: int
 
@@ -66,7 +66,7 @@ def detect(
     image: Image.Image, backend: Backend, settings: DetectorSettings, classes: int
 ) -> list[Detection]:
     canvas, fixed = _canvas(backend, settings)
-    plan = geometry.plan_letterbox(*image.size, canvas, settings.stride, fixed)
+    plan = geometry.plan_letterbox(*image.size, canvas, settings.stride, fixed, settings.scale_up)
     pixels = geometry.letterbox(image, plan, settings.resize_filter)
     batch = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
     boxes, confidence, class_index = _candidates(backend.run(batch)[0], settings, classes)
@@ -74,7 +74,10 @@ def detect(
         return []
     offset = boxes + class_index[:, None] * CLASS_OFFSET
     keep = geometry.nms(offset, confidence, settings.iou_threshold, settings.max_detections)
-    source_boxes = geometry.boxes_to_source(boxes[keep], plan)
+    from_shapes = settings.box_rescale == "canvas"
+    source_boxes = geometry.boxes_to_source(boxes[keep], plan, from_shapes)
+    if from_shapes:
+        source_boxes = source_boxes.astype(np.float32).round()
     return [
         Detection(tuple(float(v) for v in box), float(conf), int(cls))  # type: ignore[arg-type]
         for box, conf, cls in zip(source_boxes, confidence[keep], class_index[keep], strict=True)
@@ -88,16 +91,18 @@ class DetectorHandler(Handler):
         settings = self.config.preprocessing.detector
         assert settings is not None
         labels = self.config.labels
+        image = self.decode(body)
+        width, height = image.size
         return [
             {
-                "x1": round(d.box[0], 6),
-                "y1": round(d.box[1], 6),
-                "x2": round(d.box[2], 6),
-                "y2": round(d.box[3], 6),
+                "x1": round(d.box[0] / width, 6),
+                "y1": round(d.box[1] / height, 6),
+                "x2": round(d.box[2] / width, 6),
+                "y2": round(d.box[3] / height, 6),
                 "confidence": round(d.confidence, 6),
                 "class": int(labels[d.class_index]),
             }
-            for d in detect(self.decode(body), self.backend, settings, len(labels))
+            for d in detect(image, self.backend, settings, len(labels))
         ]
 
     def synthetic_request(self) -> bytes:
