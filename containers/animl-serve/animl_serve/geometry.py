@@ -8,7 +8,6 @@ the buffered crop of api/nzdoc/nzdoc_handler.py; torchvision's Resize and Center
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -171,7 +171,8 @@ class SpeciesNetHandler(Handler):
 
     def _detect(self, image) -> list[Detection]:
         settings = self.config.preprocessing.detector
-        assert settings is not None and self.detector is not None
+        assert settings is not None
+        assert self.detector is not None
         return detect(image, self.detector, settings, len(DETECTION_LABELS))
 
     def synthetic_request(self) -> bytes:
