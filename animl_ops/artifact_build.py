@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from animl_contract.artifact import TAXONOMY_FILE
 from animl_ops.local_runtime import RUNTIME_DIR
 from model_registry.artifact import (
     NotPackageableError,
@@ -30,11 +31,19 @@ def build_artifact(
     out: Path,
     detector: Path | None = None,
     optimize: bool = False,
+    geofence: Path | None = None,
 ) -> str:
+    """SpeciesNet with a detector also ships the registry's taxonomy and the given geofence."""
     try:
         config = artifact_config(model)
     except NotPackageableError as error:
         raise BuildFailed(str(error)) from error
+    ensemble = model.family == "speciesnet" and detector is not None
+    if ensemble and (geofence is None or not model.taxonomy):
+        raise BuildFailed(
+            "a SpeciesNet artifact with a detector needs --geofence (the release's geofence "
+            "JSON) and the registry's taxonomy_file (classes import --taxonomy)"
+        )
     with tempfile.TemporaryDirectory(prefix="animl-config-") as folder:
         config_path = Path(folder) / "animl-model.json"
         config_path.write_text(config.to_json(), encoding="utf-8")
@@ -42,6 +51,10 @@ def build_artifact(
         command += ["--onnx", str(onnx), "--config", str(config_path), "--out", str(out)]
         if detector is not None:
             command += ["--detector", str(detector)]
+        if ensemble:
+            taxonomy = Path(folder) / TAXONOMY_FILE
+            taxonomy.write_text("\n".join(model.taxonomy or ()) + "\n", encoding="utf-8")
+            command += ["--taxonomy", str(taxonomy), "--geofence", str(geofence)]
         if optimize:
             command.append("--optimize")
         env = os.environ | {"PYTHONPATH": str(RUNTIME_DIR)}

@@ -64,31 +64,36 @@ def read_labels(source: Path, column: str | None = None) -> list[str]:
     return labels
 
 
-def _point_yaml_at(text: str, classes_file: str) -> str:
-    """The model file with classes_file set and `classes` no longer marked unverified."""
-    text = re.sub(r"(?m)^  classes: .*\n", "", text)
-    if re.search(r"(?m)^classes_file:", text):
-        return re.sub(r"(?m)^classes_file:.*$", f"classes_file: {classes_file}", text)
-    if re.search(r"(?m)^classes:", text):
-        raise ImportFailed("the model file lists its classes inline; remove them first")
-    return re.sub(r"(?m)^records:", f"classes_file: {classes_file}\nrecords:", text, count=1)
+def _point_yaml_at(text: str, field: str, path: str) -> str:
+    """The model file with `<field>_file: path` set and `field` no longer marked unverified."""
+    text = re.sub(rf"(?m)^  {field}: .*\n", "", text)
+    if re.search(rf"(?m)^{field}_file:", text):
+        return re.sub(rf"(?m)^{field}_file:.*$", f"{field}_file: {path}", text)
+    if re.search(rf"(?m)^{field}:", text):
+        raise ImportFailed(f"the model file lists its {field} inline; remove them first")
+    return re.sub(r"(?m)^records:", f"{field}_file: {path}\nrecords:", text, count=1)
 
 
-def import_classes(registry: Path, model: str, source: Path, column: str | None = None) -> int:
-    """Writes classes/<model>.txt and points the model file at it; on any refusal both files
+def import_classes(
+    registry: Path, model: str, source: Path, column: str | None = None, taxonomy: bool = False
+) -> int:
+    """Writes classes/<model>.txt (or, for a SpeciesNet taxonomy_release.txt,
+    classes/<model>-taxonomy.txt) and points the model file at it; on any refusal both files
     are left as they were. Returns the number of labels."""
     model_file = registry / MODELS_FOLDER / f"{model}.yaml"
     if not model_file.is_file():
         raise ImportFailed(f"{model_file}: no such model file")
     labels = read_labels(source, column)
-    classes_file = registry / CLASSES_FOLDER / f"{model}.txt"
+    field, name = ("taxonomy", f"{model}-taxonomy.txt") if taxonomy else ("classes", f"{model}.txt")
+    classes_file = registry / CLASSES_FOLDER / name
     backups = {p: p.read_bytes() if p.is_file() else None for p in (model_file, classes_file)}
     classes_file.parent.mkdir(exist_ok=True)
-    header = f"# {model}: the model's labels in output order, imported from {source.name}\n"
+    what = "taxonomy" if taxonomy else "labels in output order"
+    header = f"# {model}: the model's {what}, imported from {source.name}\n"
     classes_file.write_text(header + "\n".join(labels) + "\n", encoding="utf-8")
     text = model_file.read_text(encoding="utf-8")
     model_file.write_text(
-        _point_yaml_at(text, f"../{CLASSES_FOLDER}/{model}.txt"), encoding="utf-8"
+        _point_yaml_at(text, field, f"../{CLASSES_FOLDER}/{name}"), encoding="utf-8"
     )
     try:
         load_fleet(registry)

@@ -248,6 +248,9 @@ def artifact_build(
     detector: Annotated[
         Path | None, typer.Option("--detector", help="SpeciesNet: the detector's ONNX graph")
     ] = None,
+    geofence: Annotated[
+        Path | None, typer.Option("--geofence", help="SpeciesNet: the release's geofence JSON")
+    ] = None,
     optimize: Annotated[
         bool, typer.Option("--optimize", help="ship the graph ONNX Runtime optimized")
     ] = False,
@@ -257,7 +260,7 @@ def artifact_build(
     spec = _model(_fleet(registry), model)
     with _working(f"packaging {model} and serving it once …"):
         try:
-            summary = build_artifact(spec, onnx, out, detector, optimize)
+            summary = build_artifact(spec, onnx, out, detector, optimize, geofence)
         except BuildFailed as error:
             raise OpsError(f"{model}: the packaging tool refused: {error}") from error
     print(summary)
@@ -272,15 +275,18 @@ def classes_import(
     column: Annotated[
         str | None, typer.Option("--column", help="the CSV column holding the labels")
     ] = None,
+    taxonomy: Annotated[
+        bool, typer.Option("--taxonomy", help="SOURCE is a SpeciesNet taxonomy_release.txt")
+    ] = False,
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Write the model's labels, in output order, from its own files into the registry."""
     try:
-        count = import_classes(registry, model, source, column)
+        count = import_classes(registry, model, source, column, taxonomy)
     except ImportFailed as error:
         raise OpsError(str(error)) from error
     out.print(
-        f"{model}: {count} labels written to {registry.name}/classes/{model}.txt and "
+        f"{model}: {count} labels written to {registry.name}/classes/ and "
         f"{registry.name}/models/{model}.yaml points at them; review with git diff"
     )
 

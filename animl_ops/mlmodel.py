@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from animl_contract.artifact import ArtifactConfigError
-from animl_contract.labels import category_id
+from animl_contract.labels import SPECIESNET_UNKNOWN, category_id
 from animl_ops import animl_api
 from animl_ops.local_runtime import LocalRuntimeError, invoke, serving_archive
 from animl_ops.response_format import BadResponse, check_format, sample_image
@@ -17,8 +17,9 @@ from model_registry.artifact import (
     artifact_config,
     disagreements,
     read_artifact_config,
+    taxonomy_disagreement,
 )
-from model_registry.schema import ModelSpec, RecordSpec
+from model_registry.schema import ClassSpec, ModelSpec, RecordSpec, class_shorthand
 
 #: The category the API writes as label '0' when nothing passes (src/scripts/seedDb.js).
 EMPTY_CATEGORY = {"_id": animl_api.EMPTY_LABEL, "name": "empty", "color": "#8D8D8D"}
@@ -36,12 +37,26 @@ class IncompleteRecord(ValueError):  # noqa: N818 - reads as the condition it re
     """The registry lacks a value the record needs; the message says which and why."""
 
 
+def _record_classes(model: ModelSpec, record: RecordSpec) -> list[ClassSpec]:
+    """The model's classes, and for a record that includes the taxonomy every other label the
+    ensemble can answer: the taxonomy's (roll-ups) and SpeciesNet's 'no cv result'."""
+    classes = list(model.classes or ())
+    if record.includes_taxonomy:
+        known = {category_id(model.family, c.id) for c in classes}
+        for label in (*(model.taxonomy or ()), SPECIESNET_UNKNOWN):
+            if category_id(model.family, label) not in known:
+                known.add(category_id(model.family, label))
+                classes.append(ClassSpec.model_validate(class_shorthand(label)))
+    return classes
+
+
 def record_categories(model: ModelSpec, record: RecordSpec) -> list[dict[str, Any]]:
     """The record's categories: '0' (empty) where the API writes it, then one per class."""
+    classes = _record_classes(model, record)
     categories: list[dict[str, Any]] = [dict(EMPTY_CATEGORY)] if record.empty_category else []
-    taken = {c["color"] for c in categories} | {c.color for c in model.classes or () if c.color}
+    taken = {c["color"] for c in categories} | {c.color for c in classes if c.color}
     free = [color for color in PALETTE if color not in taken] or list(PALETTE)
-    for i, spec in enumerate(model.classes or ()):
+    for i, spec in enumerate(classes):
         category = {
             "_id": category_id(model.family, spec.id),
             "name": spec.name,
@@ -58,6 +73,7 @@ def mlmodel_record(model: ModelSpec, record: RecordSpec) -> dict[str, Any]:
     marks a required value unverified."""
     missing = {
         "classes": not model.classes,
+        "taxonomy": record.includes_taxonomy and not model.taxonomy,
         "version": record.version is None,
         "default_confidence_threshold": record.default_confidence_threshold is None,
     }
@@ -129,6 +145,8 @@ def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
         f"{archive}:animl-model.json {field}: {difference} ({shown} is the source of truth)"
         for field, difference in disagreements(expected, actual)
     ]
+    if taxonomy := taxonomy_disagreement(model, archive):
+        problems.append(f"{taxonomy} ({shown} is the source of truth)")
     if problems:
         return ArtifactCheck(tuple(problems), {})
     served: dict[str, tuple[str, ...]] = {}

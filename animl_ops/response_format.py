@@ -74,6 +74,8 @@ def _speciesnet(response: Any) -> None:
             raise BadResponse(f"prediction {i}: classes and scores must be lists of one length")
         for label, score in zip(classes, scores, strict=True):
             _number(score, f"prediction {i} score of {label!r}")
+        if "detections" not in prediction:
+            continue  # components 'classifier': the classifications alone, as the package
         if not isinstance(prediction.get("prediction"), str):
             raise BadResponse(f"prediction {i} has no 'prediction' label")
         _number(prediction.get("prediction_score"), f"prediction {i} prediction_score")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from animl_contract.artifact import (
     CONFIG_FILE,
+    TAXONOMY_FILE,
     ArtifactConfig,
     ArtifactConfigError,
     parse_artifact_config,
@@ -43,20 +44,44 @@ def artifact_config(model: ModelSpec) -> ArtifactConfig:
     )
 
 
-def read_artifact_config(archive: Path) -> ArtifactConfig:
-    """animl-model.json of a model.tar.gz, validated by the contract."""
+def read_artifact_file(archive: Path, name: str) -> bytes | None:
+    """One top-level file of a model.tar.gz, or None if it holds none of that name."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar if m.name.removeprefix("./") == CONFIG_FILE]
-            if not members:
-                raise ArtifactConfigError(f"{archive}: holds no {CONFIG_FILE}")
-            handle = tar.extractfile(members[0])
-            data = json.load(handle) if handle else None
+            for member in tar:
+                if member.name.removeprefix("./") == name:
+                    handle = tar.extractfile(member)
+                    return handle.read() if handle else None
     except (tarfile.TarError, OSError, EOFError) as error:
         raise ArtifactConfigError(f"{archive}: not a readable .tar.gz: {error}") from error
+    return None
+
+
+def read_artifact_config(archive: Path) -> ArtifactConfig:
+    """animl-model.json of a model.tar.gz, validated by the contract."""
+    data = read_artifact_file(archive, CONFIG_FILE)
+    if data is None:
+        raise ArtifactConfigError(f"{archive}: holds no {CONFIG_FILE}")
+    try:
+        parsed = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArtifactConfigError(f"{archive}: {CONFIG_FILE} is not JSON: {error}") from error
-    return parse_artifact_config(data, f"{archive}:{CONFIG_FILE}")
+    return parse_artifact_config(parsed, f"{archive}:{CONFIG_FILE}")
+
+
+def taxonomy_disagreement(model: ModelSpec, archive: Path) -> str | None:
+    """Where a SpeciesNet artifact's taxonomy.txt is not the registry's taxonomy_file."""
+    data = read_artifact_file(archive, TAXONOMY_FILE)
+    if data is None or model.taxonomy is None:
+        return None
+    shipped = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    shipped = [line for line in shipped if line]
+    if shipped == list(model.taxonomy):
+        return None
+    return (
+        f"{archive}:{TAXONOMY_FILE} has {len(shipped)} labels, the registry's taxonomy_file "
+        f"{len(model.taxonomy)}; they differ"
+    )
 
 
 def _flatten(value: object, prefix: str = "") -> dict[str, object]:

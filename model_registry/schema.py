@@ -106,7 +106,7 @@ class ClassSpec(_Strict):
         return v
 
 
-def _class_shorthand(value: Any) -> Any:
+def class_shorthand(value: Any) -> Any:
     """A bare label: its name is the label scrubbed of `.` and `$`; a SpeciesNet label's is its
     common name, with its lineage as the taxonomy."""
     if not isinstance(value, str):
@@ -131,6 +131,9 @@ class RecordSpec(_Strict):
     default_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     expects_crops: bool
     empty_category: bool = False
+    #: SpeciesNet 'all': the ensemble may answer any label of the model's taxonomy (a roll-up)
+    #: or SpeciesNet's 'no cv result', so the record holds those categories too.
+    includes_taxonomy: bool = False
 
 
 UnverifiedField = Literal[
@@ -212,8 +215,11 @@ class ModelSpec(_Strict):
     architecture: str = Field(min_length=1)
     container: str
     artifact: str
-    classes: tuple[Annotated[ClassSpec, BeforeValidator(_class_shorthand)], ...] | None = None
+    classes: tuple[Annotated[ClassSpec, BeforeValidator(class_shorthand)], ...] | None = None
     classes_file: str | None = None
+    #: SpeciesNet: its release's taxonomy_release.txt, one label a line.
+    taxonomy_file: str | None = None
+    taxonomy: tuple[str, ...] | None = None
     preprocessing: Preprocessing | None = None
     records: tuple[RecordSpec, ...] = Field(min_length=1)
     endpoints: EndpointsSpec
@@ -254,7 +260,7 @@ class ModelSpec(_Strict):
             raise ValueError(f"local artifact {v!r} does not exist (looked at {path})")
         return str(path.resolve())
 
-    @field_validator("classes_file")
+    @field_validator("classes_file", "taxonomy_file")
     @classmethod
     def _classes_file_exists(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
@@ -267,8 +273,16 @@ class ModelSpec(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _inline_classes_file(cls, data: Any, info: ValidationInfo) -> Any:
-        """Reads classes_file into `classes` (one label a line) so both forms validate alike."""
-        if not isinstance(data, dict) or "classes_file" not in data:
+        """Reads classes_file into `classes` (one label a line) so both forms validate alike, and
+        taxonomy_file into `taxonomy`."""
+        if not isinstance(data, dict):
+            return data
+        if "taxonomy" in data:
+            raise ValueError("give the taxonomy as taxonomy_file")
+        taxonomy = _context_dir(info, "file_dir") / str(data.get("taxonomy_file"))
+        if "taxonomy_file" in data and taxonomy.is_file():
+            data = {**data, "taxonomy": [label for _, label in classes_file_labels(taxonomy)]}
+        if "classes_file" not in data:
             return data
         if data.get("classes") is not None:
             raise ValueError("give either classes or classes_file, not both")
@@ -303,6 +317,15 @@ class ModelSpec(_Strict):
             for attr in ("version", "default_confidence_threshold"):
                 if getattr(record, attr) is None and attr not in self.unverified:
                     problems.append((f"records.{i}.{attr}", "required unless marked unverified"))
+        if self.taxonomy is not None:
+            if self.family != "speciesnet":
+                problems.append(("taxonomy_file", "only a speciesnet model has a taxonomy"))
+            problems += [("taxonomy_file", p) for p in label_problems("speciesnet", self.taxonomy)]
+        for i, record in enumerate(self.records):
+            if record.includes_taxonomy and self.family != "speciesnet":
+                problems.append(
+                    (f"records.{i}.includes_taxonomy", "only a speciesnet record has a taxonomy")
+                )
         ids = Counter(r.id for r in self.records)
         if dupes := sorted(i for i, n in ids.items() if n > 1):
             problems.append(("records", f"duplicate ids {dupes}"))

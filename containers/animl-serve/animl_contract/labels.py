@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from animl_contract.families import Family
 
 MONGO_KEY_FORBIDDEN = (".", "$")
+#: SpeciesNet's labels with a meaning of their own (the `speciesnet` package, constants.py).
+SPECIESNET_BLANK = "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank"
+SPECIESNET_ANIMAL = "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal"
+SPECIESNET_HUMAN = (
+    "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human"
+)
+SPECIESNET_VEHICLE = "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle"
+SPECIESNET_UNKNOWN = (
+    "f2efdae9-efb8-48fb-8a91-eccf79ab4ffb;no cv result;no cv result;no cv result;"
+    "no cv result;no cv result;no cv result"
+)
 SPECIESNET_FIELDS = ("uuid", "class", "order", "family", "genus", "species", "common_name")
 
 

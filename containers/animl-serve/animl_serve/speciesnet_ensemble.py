@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from animl_contract.labels import SPECIESNET_ANIMAL as ANIMAL
+from animl_contract.labels import SPECIESNET_BLANK as BLANK
+from animl_contract.labels import SPECIESNET_HUMAN as HUMAN
+from animl_contract.labels import SPECIESNET_UNKNOWN as UNKNOWN
+from animl_contract.labels import SPECIESNET_VEHICLE as VEHICLE
 from animl_serve.errors import ArtifactError
 
-# speciesnet/constants.py: the labels with a meaning of their own.
-BLANK = "f1856211-cfb7-4a5b-9158-c0f72fd09ee6;;;;;;blank"
-ANIMAL = "1f689929-883d-4dae-958c-3d57ab5b6c16;;;;;;animal"
-HUMAN = "990ae9dd-7a59-4344-afcb-1b7b21368000;mammalia;primates;hominidae;homo;sapiens;human"
-VEHICLE = "e2895ed5-780b-48f6-8a11-9e27cb594511;;;;;;vehicle"
-UNKNOWN = (
-    "f2efdae9-efb8-48fb-8a91-eccf79ab4ffb;no cv result;no cv result;no cv result;"
-    "no cv result;no cv result;no cv result"
-)
 NOT_ANIMALS = frozenset({BLANK, HUMAN, VEHICLE})
 ROLL_UP_LEVELS = ("genus", "family", "order", "class", "kingdom")
 GEOFENCE_ROLL_UP_LEVELS = ("family", "order", "class", "kingdom")

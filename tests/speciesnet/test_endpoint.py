@@ -1,0 +1,178 @@
+"""SpeciesNet from a release's files to answers the Animl API reads: labels and taxonomy imported
+into the registry, the artifact built from it, served, and called as the API calls it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from animl_ops import animl_api
+from animl_ops.local_runtime import free_port, runtime_env, serving_archive
+from animl_ops.mlmodel import api_record
+from animl_ops.response_format import check_format
+from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
+from tests.conftest import RegistryCopy
+from tests.containers import onnx_models
+from tests.containers.conftest import CONTAINER_DIR, DETECTOR_PREDICTIONS
+from tests.ops.conftest import run_ops
+from tests.speciesnet import release
+
+NAME = "speciesnetv401a"
+
+
+def blue_animal() -> bytes:
+    """A red photo with the test detector's animal box in blue (the classifier's coyote)."""
+    image = Image.new("RGB", (2048, 1536), (220, 20, 20))
+    image.paste((20, 20, 220), (944, 704, 1104, 832))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def _fill_in_the_records(model: dict) -> None:
+    for record in model["records"]:
+        record.update(version="v4.0.1a", default_confidence_threshold=0.5)
+    for field in ("version", "default_confidence_threshold"):
+        model["unverified"].pop(field)
+
+
+@pytest.fixture(scope="module")
+def speciesnet(tmp_path_factory) -> Iterator[tuple[RegistryCopy, Path, str]]:
+    """The registry with the test release imported, the artifact built from it, served."""
+    root = tmp_path_factory.mktemp("registry") / "model_registry"
+    shutil.copytree(DEFAULT_REGISTRY_DIR, root, ignore=shutil.ignore_patterns("*.py"))
+    registry = RegistryCopy(root)
+    files = tmp_path_factory.mktemp("release")
+    (files / "labels.txt").write_text("\n".join(release.CLASSIFIER_LABELS) + "\n")
+    (files / "taxonomy_release.txt").write_text("\n".join(release.TAXONOMY) + "\n")
+    _, geofence = release.write(files / "geofence")
+    for args in (["labels.txt"], ["taxonomy_release.txt", "--taxonomy"]):
+        run = run_ops("classes", "import", NAME, str(files / args[0]), *args[1:],
+                      "--registry", str(root))  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    registry.edit_model(NAME, _fill_in_the_records)
+    classifier = onnx_models.color_classifier(
+        files / "classifier.onnx", len(release.CLASSIFIER_LABELS), 480, "NHWC"
+    )
+    detector = onnx_models.yolov5_detector(files / "detector.onnx", DETECTOR_PREDICTIONS)
+    archive = files / "model.tar.gz"
+    run = run_ops("artifact", "build", NAME, "--onnx", str(classifier), "--detector",
+                  str(detector), "--geofence", str(geofence), "--out", str(archive),
+                  "--registry", str(root))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with serving_archive(archive) as url:
+        yield registry, archive, url
+
+
+def test_the_artifact_passes_the_check_of_both_records(speciesnet):
+    registry, archive, _ = speciesnet
+    run = run_ops("mlmodel", "export", NAME, "--check", str(archive), "--registry",
+                  str(registry.root))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    records = {r["_id"]: r for r in json.loads(run.stdout)}
+    assert set(records) == {"speciesnet-classifier", "speciesnet-all"}
+    classifier_ids = {c["_id"] for c in records["speciesnet-classifier"]["categories"]}
+    all_ids = {c["_id"] for c in records["speciesnet-all"]["categories"]}
+    # 'all' holds the roll-up labels of the taxonomy, 'no cv result' and the empty '0' too.
+    assert all_ids - classifier_ids == {
+        "0",
+        release.CANIS.split(";")[0],
+        release.CANIDAE.split(";")[0],
+        release.CARNIVORA.split(";")[0],
+        release.MAMMALIA.split(";")[0],
+        release.AVES.split(";")[0],
+        release.UNKNOWN.split(";")[0],
+    }
+    fox = next(c for c in records["speciesnet-all"]["categories"] if c["name"] == "red fox")
+    assert fox["taxonomy"] == "mammalia;carnivora;canidae;vulpes;vulpes"
+
+
+def _as_the_api(registry: RegistryCopy, url: str, record_id: str, bbox, **location):
+    model = load_fleet(registry.root).models[NAME]
+    record = next(r for r in model.records if r.id == record_id)
+    api = api_record(model, record)
+    call = animl_api.speciesnet_call(api, blue_animal(), bbox, True, **location)
+    response = httpx.post(f"{url}/invocations", content=call.body, timeout=60)
+    assert response.status_code == 200, response.text
+    answer = check_format("speciesnet", response.content)
+    return animl_api.speciesnet_parse(api, answer, bbox, animl_api.build_cat_config(api)), answer
+
+
+def test_all_mode_without_a_box_rolls_a_fenced_species_up_where_the_api_finds_it(speciesnet):
+    registry, _, url = speciesnet
+    labels, answer = _as_the_api(
+        registry, url, "speciesnet-all", None, country="GBR", admin1_region=None
+    )
+    prediction = answer["predictions"][0]
+    # Coyotes are blocked in GBR: the top-5 roll up to the canine family.
+    assert prediction["prediction"] == release.CANIDAE
+    assert prediction["prediction_source"] == "classifier+geofence+rollup_to_family"
+    assert prediction["country"] == "GBR"
+    (label,) = labels
+    assert label.label_id == release.CANIDAE.split(";")[0]
+    # The API takes the first detection's box, [x, y, w, h] back to [y1, x1, y2, x2].
+    assert label.bbox == pytest.approx([704 / 1536, 944 / 2048, 832 / 1536, 1104 / 2048], abs=1e-6)
+
+
+def test_all_mode_where_the_species_is_allowed_answers_it(speciesnet):
+    registry, _, url = speciesnet
+    labels, answer = _as_the_api(
+        registry, url, "speciesnet-all", None, country="USA", admin1_region="US-CA"
+    )
+    assert answer["predictions"][0]["admin1_region"] == "CA"
+    assert [label.label_id for label in labels] == [release.COYOTE.split(";")[0]]
+
+
+def test_classifier_mode_on_a_label_box_returns_the_top_five_uuids(speciesnet):
+    registry, _, url = speciesnet
+    box = [704 / 1536, 944 / 2048, 832 / 1536, 1104 / 2048]  # [y1, x1, y2, x2] of the label
+    labels, answer = _as_the_api(registry, url, "speciesnet-classifier", box)
+    assert "prediction" not in answer["predictions"][0]
+    assert labels[0].label_id == release.COYOTE.split(";")[0]
+    assert labels[0].conf > 0.99
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ({"country": "US"}, "country 'US' must be an ISO 3166-1 alpha-3 code"),
+        ({"country": "usa"}, "country 'usa' must be an ISO 3166-1 alpha-3 code"),
+        ({"country": 840}, "country 840 must be an ISO 3166-1 alpha-3 code"),
+        ({"admin1_region": "CA"}, "admin1_region needs a country"),
+        ({"country": "USA", "admin1_region": "US-CA"}, "admin1_region 'US-CA' must be the"),
+    ],
+)
+def test_a_location_the_package_cannot_use_is_a_400(speciesnet, location, message):
+    _, _, url = speciesnet
+    body = {"image_data": base64.b64encode(blue_animal()).decode(), "components": "all"}
+    response = httpx.post(f"{url}/invocations", json=body | location, timeout=60)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+def test_an_artifact_without_its_taxonomy_is_refused_naming_the_file(speciesnet, tmp_path):
+    _, archive, _ = speciesnet
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    (tmp_path / "taxonomy.txt").unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "animl_serve", "serve"],
+        env=runtime_env(tmp_path, free_port()),
+        cwd=CONTAINER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert f"{tmp_path / 'taxonomy.txt'} is missing" in result.stderr
