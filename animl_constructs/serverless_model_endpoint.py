@@ -1,12 +1,17 @@
-"""One SageMaker Serverless Inference endpoint for one model, with its SSM parameters."""
+"""One SageMaker Serverless Inference endpoint, with its SSM parameters.
+
+The props are the service's own concepts, flat and typed, as the aws-cdk SageMaker L2 constructs
+take them: the construct knows nothing of the model registry (stacks/endpoint_props.py maps a
+registry entry to these props).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, ArnFormat, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -14,8 +19,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from model_registry.naming import endpoint_name, parameter_name
-from model_registry.schema import EndpointKind, EndpointSpec, ModelSpec
+from animl_contract import limits
 
 VARIANT_NAME = "AllTraffic"
 BILLED_RESOURCE_TYPES = [
@@ -26,22 +30,63 @@ BILLED_RESOURCE_TYPES = [
 
 
 @dataclass(frozen=True)
-class ServerlessModelEndpointProps:
-    model: ModelSpec
-    kind: EndpointKind
-    stages: Sequence[str]
-    containers_dir: Path
+class ImageFromFolder:
+    """A folder with a Dockerfile, built and pushed to the bootstrap repository on deploy."""
 
-    @property
-    def endpoint(self) -> EndpointSpec:
-        spec = getattr(self.model.endpoints, self.kind)
-        if spec is None:
-            raise ValueError(f"model {self.model.name!r} declares no {self.kind} endpoint")
-        return spec
+    directory: Path
+
+
+@dataclass(frozen=True)
+class ImageInEcr:
+    """An image that already exists in Amazon ECR (by tag or digest)."""
+
+    uri: str
+    account: str
+    region: str
+    repository: str
+
+
+ImageSource = ImageFromFolder | ImageInEcr
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerlessModelEndpointProps:
+    """artifact: an s3:// URI in the endpoint's region, or a local model.tar.gz (an asset).
+    parameters: the SSM parameters that name the endpoint, by stage; none while someone else
+    owns them (a take-over in progress).
+    """
+
+    endpoint_name: str
+    image: ImageSource
+    artifact: str
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """Every range SageMaker enforces, checked at once."""
+        found = []
+        lo, hi, step = limits.MEMORY_MB_MIN, limits.MEMORY_MB_MAX, limits.MEMORY_MB_STEP
+        if not (lo <= self.memory_mb <= hi and self.memory_mb % step == 0):
+            found.append(f"memory_mb {self.memory_mb} must be {lo}..{hi} in steps of {step}")
+        if not limits.MAX_CONCURRENCY_MIN <= self.max_concurrency <= limits.MAX_CONCURRENCY_MAX:
+            found.append(
+                f"max_concurrency {self.max_concurrency} must be "
+                f"{limits.MAX_CONCURRENCY_MIN}..{limits.MAX_CONCURRENCY_MAX}"
+            )
+        p = self.provisioned_concurrency
+        if p is not None and not 1 <= p <= self.max_concurrency:
+            found.append(f"provisioned_concurrency {p} must be 1..{self.max_concurrency}")
+        if not 1 <= len(self.endpoint_name) <= limits.ENDPOINT_NAME_MAX_CHARS:
+            found.append(f"endpoint_name {self.endpoint_name!r} must be 1..63 characters")
+        return found
 
 
 class ServerlessModelEndpoint(Construct):
-    """Image asset, execution role, Model, serverless EndpointConfig, Endpoint and SSM parameters.
+    """Execution role, Model, serverless EndpointConfig, Endpoint and SSM parameters.
 
     The Model and EndpointConfig have generated names: any change to them creates new ones, and
     CloudFormation then updates the named Endpoint in place to the new config.
@@ -49,29 +94,24 @@ class ServerlessModelEndpoint(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: ServerlessModelEndpointProps) -> None:
         super().__init__(scope, id_)
-        model, spec = props.model, props.endpoint
+        if problems := props.problems():
+            raise ValueError(f"{self.node.path}: " + "; ".join(problems))
         stack = Stack.of(self)
-        self.endpoint_name = endpoint_name(model.name, props.kind)
-
-        self.image = ecr_assets.DockerImageAsset(
-            self,
-            "Image",
-            directory=str(props.containers_dir / model.container),
-            platform=ecr_assets.Platform.LINUX_AMD64,
-        )
+        self.endpoint_name = props.endpoint_name
+        self.image_asset: ecr_assets.DockerImageAsset | None = None
         self.role = iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageMaker execution role of the {self.endpoint_name} endpoint",
         )
-        self.model_data_url = self._grant_artifact(model, stack.region)
-        self.image.repository.grant_pull(self.role)
+        self.model_data_url = self._grant_artifact(props.artifact)
+        image_uri = self._grant_image(props.image, stack)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="ecr:GetAuthorizationToken has no resource-level permissions; "
-                "image pulls themselves are limited to the asset repository",
+                "image pulls themselves are limited to the image's repository",
             )
         )
         self._grant_own_logs(stack)
@@ -81,9 +121,9 @@ class ServerlessModelEndpoint(Construct):
             "Model",
             execution_role_arn=self.role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=self.image.image_uri,
+                image=image_uri,
                 model_data_url=self.model_data_url,
-                environment=dict(spec.environment) or None,
+                environment=dict(props.environment) or None,
             ),
         )
         # SageMaker checks the role's access to the image and artifact when the model is created.
@@ -97,9 +137,9 @@ class ServerlessModelEndpoint(Construct):
                     variant_name=VARIANT_NAME,
                     model_name=self.model.attr_model_name,
                     serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                        max_concurrency=spec.max_concurrency,
-                        memory_size_in_mb=spec.memory_mb,
-                        provisioned_concurrency=spec.provisioned_concurrency,
+                        max_concurrency=props.max_concurrency,
+                        memory_size_in_mb=props.memory_mb,
+                        provisioned_concurrency=props.provisioned_concurrency,
                     ),
                 )
             ],
@@ -111,31 +151,64 @@ class ServerlessModelEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
         )
         self.parameters = {
-            stage: ssm.StringParameter(
-                self,
-                f"Parameter-{stage}",
-                parameter_name=parameter_name(model.name, props.kind, stage),
-                # The attribute, not the plain name: the parameter is written once the endpoint exists.
-                string_value=self.endpoint.attr_endpoint_name,
-                description=f"SageMaker endpoint of {model.name} ({props.kind}) for the {stage} stage",
-            )
-            for stage in props.stages
+            stage: self._parameter(stage, name) for stage, name in props.parameters.items()
         }
-        # Cost-allocation tags on what SageMaker bills for.
-        for key, value in (("animl:model", model.name), ("animl:endpoint", self.endpoint_name)):
+        for key, value in props.tags.items():
             Tags.of(self).add(key, value, include_resource_types=BILLED_RESOURCE_TYPES)
 
-    def _grant_artifact(self, model: ModelSpec, region: str) -> str:
+    def _parameter(self, stage: str, name: str) -> ssm.StringParameter:
+        parameter = ssm.StringParameter(
+            self,
+            f"Parameter-{stage}",
+            parameter_name=name,
+            # The attribute, not the plain name: the parameter is written once the endpoint exists.
+            string_value=self.endpoint.attr_endpoint_name,
+            description=f"SageMaker endpoint {self.endpoint_name} for the {stage} stage",
+        )
+        # An explicit deletion policy: CloudFormation requires one to import a parameter.
+        parameter.apply_removal_policy(RemovalPolicy.DESTROY)
+        return parameter
+
+    def _grant_image(self, image: ImageSource, stack: Stack) -> str:
+        """Lets the role pull exactly the image's repository; returns the image URI."""
+        if isinstance(image, ImageFromFolder):
+            self.image_asset = ecr_assets.DockerImageAsset(
+                self,
+                "Image",
+                directory=str(image.directory),
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            )
+            self.image_asset.repository.grant_pull(self.role)
+            return self.image_asset.image_uri
+        repository = stack.format_arn(
+            service="ecr",
+            account=image.account,
+            region=image.region,
+            resource="repository",
+            resource_name=image.repository,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                         "ecr:GetDownloadUrlForLayer"],
+                resources=[repository],
+            )
+        )  # fmt: skip
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        return image.uri
+
+    def _grant_artifact(self, artifact: str) -> str:
         """Grants s3:GetObject on exactly the artifact object and returns its s3:// URL."""
-        location = model.artifact_for(region)
-        if model.artifact_is_local:
-            asset = s3_assets.Asset(self, "Artifact", path=location)
+        if not artifact.startswith("s3://"):
+            asset = s3_assets.Asset(self, "Artifact", path=artifact)
             object_arn = asset.bucket.arn_for_objects(asset.s3_object_key)
             url = asset.s3_object_url
         else:
-            bucket, key = location.removeprefix("s3://").split("/", 1)
+            bucket, key = artifact.removeprefix("s3://").split("/", 1)
             object_arn = f"arn:{Stack.of(self).partition}:s3:::{bucket}/{key}"
-            url = location
+            url = artifact
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn])
         )

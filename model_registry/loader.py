@@ -240,6 +240,17 @@ def _load_environments(
                     )
                 )
         for model in sorted(models) if env.models == "all" else selected:
+            spec = models.get(model)
+            if spec is not None and spec.image and spec.image_parts["region"] != env.region:
+                problems.append(
+                    Problem(
+                        shown,
+                        f"{where}.models",
+                        f"{model!r} runs image {spec.image}, in "
+                        f"{spec.image_parts['region']}; SageMaker pulls images only from the "
+                        f"endpoint's region {env.region}",
+                    )
+                )
             key = (env.account, env.region, model)
             if key in owners and owners[key] != env.name:
                 problems.append(

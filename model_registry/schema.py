@@ -41,6 +41,12 @@ _S3_ARTIFACT_PATTERN = re.compile(
     r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$"
 )
 _COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# An image in Amazon ECR, by tag or digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO(:TAG|@sha256:D)
+_ECR_IMAGE_PATTERN = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com"
+    r"/(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[a-f0-9]{64}))$"
+)
 # The longest endpoint suffix is "-realtime"; the endpoint name must stay within 63 characters.
 MODEL_NAME_MAX_CHARS = limits.ENDPOINT_NAME_MAX_CHARS - len("-realtime")
 
@@ -213,7 +219,10 @@ class ModelSpec(_Strict):
     description: str = Field(min_length=1)
     family: Family
     architecture: str = Field(min_length=1)
-    container: str
+    #: The runtime: a folder under containers/ that the deploy builds, or an existing image in
+    #: Amazon ECR (bring your own, e.g. the image a hand-made endpoint runs today).
+    container: str | None = None
+    image: str | None = None
     artifact: str
     classes: tuple[Annotated[ClassSpec, BeforeValidator(class_shorthand)], ...] | None = None
     classes_file: str | None = None
@@ -232,9 +241,29 @@ class ModelSpec(_Strict):
     def _name(cls, v: str) -> str:
         return _check_name(v, MODEL_NAME_MAX_CHARS)
 
+    @field_validator("image")
+    @classmethod
+    def _ecr_image(cls, v: str | None) -> str | None:
+        if v is not None and not _ECR_IMAGE_PATTERN.match(v):
+            raise ValueError(
+                f"{v!r} must be an Amazon ECR image, ACCOUNT.dkr.ecr.REGION.amazonaws.com/"
+                "REPOSITORY:TAG or ...@sha256:DIGEST"
+            )
+        return v
+
+    @property
+    def image_parts(self) -> dict[str, str]:
+        """account, region and repository of a bring-your-own image."""
+        match = _ECR_IMAGE_PATTERN.match(self.image or "")
+        if match is None:
+            raise ValueError(f"model {self.name} has no ECR image")
+        return {k: match[k] for k in ("account", "region", "repository")}
+
     @field_validator("container")
     @classmethod
-    def _container_exists(cls, v: str, info: ValidationInfo) -> str:
+    def _container_exists(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
         folder = _context_dir(info, "containers_dir") / v
         if "/" in v or "\\" in v or v.startswith("."):
             raise ValueError(f"{v!r} must be a folder name under containers/")
@@ -294,6 +323,8 @@ class ModelSpec(_Strict):
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) for what is missing or inconsistent across fields."""
         problems = []
+        if (self.container is None) == (self.image is None):
+            problems.append(("container", "give either container (a folder) or image (ECR)"))
         if not self.classes and "classes" not in self.unverified:
             problems.append(("classes", "give at least one class, or mark classes unverified"))
         for attr in ("id", "name"):

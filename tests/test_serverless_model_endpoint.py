@@ -9,34 +9,46 @@ import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from animl_constructs.serverless_model_endpoint import (
+    ImageFromFolder,
+    ImageInEcr,
     ServerlessModelEndpoint,
     ServerlessModelEndpointProps,
 )
-from model_registry.loader import DEFAULT_CONTAINERS_DIR, load_fleet
-from model_registry.schema import EndpointKind, ModelSpec
+from tests.conftest import REPO_ROOT
 
 ACCOUNT, REGION = "111122223333", "us-west-2"
+ARTIFACT = "s3://animl-model-zoo-us-west-2/mirav2/2.0/model.tar.gz"
+ECR_IMAGE = "830244800171.dkr.ecr.us-west-2.amazonaws.com/torchserve-mirav2:v2"
+
+
+def props(**changes) -> ServerlessModelEndpointProps:
+    """The props of a mirav2 batch endpoint, with `changes`; the construct needs no registry."""
+    base = {
+        "endpoint_name": "mirav2-batch",
+        "image": ImageFromFolder(REPO_ROOT / "containers" / "animl-serve"),
+        "artifact": ARTIFACT,
+        "memory_mb": 6144,
+        "max_concurrency": 80,
+        "parameters": {
+            "dev": "/ml/mirav2-batch-endpoint-dev",
+            "prod": "/ml/mirav2-batch-endpoint-prod",
+        },
+        "tags": {"animl:model": "mirav2", "animl:endpoint": "mirav2-batch"},
+    }
+    return ServerlessModelEndpointProps(**(base | changes))
 
 
 def synth(
-    model: ModelSpec, kind: EndpointKind = "batch", stages=("dev", "prod")
+    endpoint_props: ServerlessModelEndpointProps, construct_id: str = "mirav2-batch"
 ) -> tuple[ServerlessModelEndpoint, Template]:
     stack = cdk.Stack(cdk.App(), "Test", env=cdk.Environment(account=ACCOUNT, region=REGION))
-    props = ServerlessModelEndpointProps(
-        model=model, kind=kind, stages=stages, containers_dir=DEFAULT_CONTAINERS_DIR
-    )
-    endpoint = ServerlessModelEndpoint(stack, f"{model.name}-{kind}", props=props)
+    endpoint = ServerlessModelEndpoint(stack, construct_id, props=endpoint_props)
     return endpoint, Template.from_stack(stack)
 
 
 @pytest.fixture(scope="module")
-def mirav2() -> ModelSpec:
-    return load_fleet().models["mirav2"]
-
-
-@pytest.fixture(scope="module")
-def mirav2_batch(mirav2) -> tuple[ServerlessModelEndpoint, Template]:
-    return synth(mirav2)
+def mirav2_batch() -> tuple[ServerlessModelEndpoint, Template]:
+    return synth(props())
 
 
 def test_one_of_each_resource_and_a_parameter_per_stage(mirav2_batch):
@@ -128,7 +140,8 @@ def test_model_runs_the_image_asset_on_the_regional_artifact(mirav2_batch):
         },
     )
     assert f"{ACCOUNT}.dkr.ecr.{REGION}" in str(image.as_object())
-    assert endpoint.image.asset_hash in str(image.as_object())
+    assert endpoint.image_asset is not None
+    assert endpoint.image_asset.asset_hash in str(image.as_object())
 
 
 def test_model_waits_for_the_role_policy(mirav2_batch):
@@ -211,19 +224,15 @@ def test_nag_acknowledgements_are_specific_and_give_reasons(mirav2_batch):
     assert all(len(reason) > 40 for reason in acknowledged.values())
 
 
-def test_provisioned_concurrency_and_environment_reach_the_template(mirav2):
-    endpoints = mirav2.endpoints.model_copy(
-        update={
-            "realtime": mirav2.endpoints.realtime.model_copy(
-                update={
-                    "provisioned_concurrency": 2,
-                    "environment": {"ANIML_INTRA_OP_THREADS": "2"},
-                }
-            )
-        }
+def test_provisioned_concurrency_and_environment_reach_the_template():
+    realtime = props(
+        endpoint_name="mirav2-realtime",
+        max_concurrency=20,
+        provisioned_concurrency=2,
+        environment={"ANIML_INTRA_OP_THREADS": "2"},
+        parameters={"prod": "/ml/mirav2-realtime-endpoint-prod"},
     )
-    model = mirav2.model_copy(update={"endpoints": endpoints})
-    _, template = synth(model, kind="realtime", stages=("prod",))
+    _, template = synth(realtime, "mirav2-realtime")
     template.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
         {
@@ -250,10 +259,10 @@ def test_provisioned_concurrency_and_environment_reach_the_template(mirav2):
     )
 
 
-def test_local_artifact_ships_as_an_asset_and_only_that_object_is_readable(mirav2, tmp_path: Path):
+def test_local_artifact_ships_as_an_asset_and_only_that_object_is_readable(tmp_path: Path):
     archive = tmp_path / "model.tar.gz"
     archive.write_bytes(b"\x1f\x8b\x08\x00fake")
-    _, template = synth(mirav2.model_copy(update={"artifact": str(archive)}))
+    _, template = synth(props(artifact=str(archive)))
     url = Capture()
     template.has_resource_properties(
         "AWS::SageMaker::Model", {"PrimaryContainer": Match.object_like({"ModelDataUrl": url})}
@@ -267,13 +276,48 @@ def test_local_artifact_ships_as_an_asset_and_only_that_object_is_readable(mirav
     }
 
 
-def test_props_reject_an_endpoint_the_model_does_not_declare():
-    nzdoc = load_fleet().models["nzdoc"]
-    props = ServerlessModelEndpointProps(
-        model=nzdoc, kind="realtime", stages=("prod",), containers_dir=DEFAULT_CONTAINERS_DIR
+def test_props_out_of_range_are_all_reported_at_once():
+    bad = props(memory_mb=5000, max_concurrency=201, provisioned_concurrency=0)
+    with pytest.raises(ValueError, match="Test/mirav2-batch") as caught:
+        synth(bad)
+    assert str(caught.value) == (
+        "Test/mirav2-batch: memory_mb 5000 must be 1024..6144 in steps of 1024; "
+        "max_concurrency 201 must be 1..200; provisioned_concurrency 0 must be 1..201"
     )
-    with pytest.raises(ValueError, match="model 'nzdoc' declares no realtime endpoint"):
-        _ = props.endpoint
+
+
+def test_an_image_in_ecr_is_pulled_from_exactly_its_repository():
+    _, template = synth(
+        props(image=ImageInEcr(ECR_IMAGE, "830244800171", "us-west-2", "torchserve-mirav2"))
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"PrimaryContainer": Match.object_like({"Image": ECR_IMAGE})}
+    )
+    assert _statements(template)[1:3] == [
+        {
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            "Effect": "Allow",
+            "Resource": _arn(":ecr:us-west-2:830244800171:repository/torchserve-mirav2"),
+        },
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
+    ]
+    assert not template.find_resources("AWS::ECR::Repository")
+
+
+def test_without_parameters_the_endpoint_leaves_them_to_their_owner():
+    _, template = synth(props(parameters={}))
+    template.resource_count_is("AWS::SSM::Parameter", 0)
+    template.resource_count_is("AWS::SageMaker::Endpoint", 1)
+
+
+def test_parameters_carry_a_deletion_policy_so_that_they_can_be_imported(mirav2_batch):
+    _, template = mirav2_batch
+    for parameter in template.find_resources("AWS::SSM::Parameter").values():
+        assert parameter["DeletionPolicy"] == "Delete"
 
 
 def test_cost_tags_go_on_the_billed_sagemaker_resources_only(mirav2_batch):
