@@ -17,7 +17,6 @@ from model_registry.loader import (
     RegistryError,
     load_fleet,
 )
-from model_registry.takeover import TakeoverState
 from stacks.fleet import add_fleet
 
 
@@ -41,17 +40,14 @@ def _fail(outdir: str | None, lines: list[str]) -> int:
 def main() -> int:
     app = cdk.App()
     # The only lookups: the registry folder, overridable with `-c registry=PATH` for tests and
-    # benchmarks, and `-c takeover=FILE`, which `animl_ops migrate` passes. Synthesis needs no
-    # AWS credentials and makes no network calls.
+    # benchmarks. Synthesis needs no AWS credentials and makes no network calls.
     registry_dir = Path(app.node.try_get_context("registry") or DEFAULT_REGISTRY_DIR)
     try:
         fleet = load_fleet(registry_dir, DEFAULT_CONTAINERS_DIR)
     except RegistryError as error:
         return _fail(None, [str(error)])
 
-    takeover_file = app.node.try_get_context("takeover")
-    takeover = TakeoverState.read(Path(takeover_file)) if takeover_file else None
-    add_fleet(app, fleet, DEFAULT_CONTAINERS_DIR, takeover)
+    add_fleet(app, fleet, DEFAULT_CONTAINERS_DIR)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     try:
         assembly = app.synth()

@@ -4,6 +4,7 @@
     python -m animl_ops mlmodel export MODEL [--check ARTIFACT]
     python -m animl_ops classes import MODEL SOURCE [--column NAME]
     python -m animl_ops artifact build MODEL --onnx model.onnx --out model.tar.gz
+    python -m animl_ops migrate plan|run ENVIRONMENT [--drain-minutes M] [--leave ENDPOINT]
     python -m animl_ops smoke ENVIRONMENT MODEL [--endpoint batch|realtime] [--stage STAGE] [--url URL]
     python -m animl_ops cost --images N --seconds-per-image S [--instance TYPE] [--json]
 
@@ -14,7 +15,11 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import time
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -25,18 +30,19 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from animl_ops import animl_api
+from animl_ops import animl_api, migration, migration_plan
 from animl_ops import cost as cost_model
 from animl_ops.artifact_build import BuildFailed, build_artifact
+from animl_ops.cdk_runner import Assembly, CdkCommandError, CdkRunner
 from animl_ops.classes_import import ImportFailed, import_classes
 from animl_ops.inventory import read_inventory
 from animl_ops.local_runtime import LocalRuntimeError
 from animl_ops.mlmodel import IncompleteRecord, check_artifact, mlmodel_record, unverified_notes
 from animl_ops.plan import UnknownEnvironment, find_environment
 from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
-from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_url
+from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_named, smoke_url
 from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
-from model_registry.schema import ModelSpec
+from model_registry.schema import EnvironmentSpec, ModelSpec
 
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
 
@@ -47,6 +53,8 @@ classes_app = typer.Typer(no_args_is_help=True, help="A model's classes in the r
 app.add_typer(classes_app, name="classes")
 artifact_app = typer.Typer(no_args_is_help=True, help="model.tar.gz, from the registry.")
 app.add_typer(artifact_app, name="artifact")
+migrate_app = typer.Typer(no_args_is_help=True, help="Take over a hand-made fleet.")
+app.add_typer(migrate_app, name="migrate")
 # Logs and CI are not terminals: keep tables and one-line errors whole there.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
@@ -399,11 +407,148 @@ def cost(
         )
 
 
+DrainOption = Annotated[
+    float,
+    typer.Option(
+        "--drain-minutes",
+        min=0,
+        help="how long an old endpoint stays after its parameters moved (API caches per container)",
+    ),
+]
+LeaveOption = Annotated[
+    list[str] | None,
+    typer.Option("--leave", help="a hand-made endpoint to leave alone (repeatable)"),
+]
+
+
+@dataclass
+class _Migration:
+    fleet: Fleet
+    environment: EnvironmentSpec
+    session: boto3.Session
+    account: migration.Account
+    assembly: Assembly
+    targets: list[migration_plan.Target]
+    quota: int
+    leave: set[str]
+
+    def state(self) -> migration_plan.FleetState:
+        live = migration.read_live(self.account, {t.stack for t in self.targets})
+        return migration.fleet_state(live, self.targets, self.quota, self.leave)
+
+
+def _migration(environment: str, registry: Path, leave: list[str] | None, workdir: Path):
+    fleet = _fleet(registry)
+    env = _environment(fleet, environment)
+    session = _session(env.account, env.region)
+    clients = {n: session.client(n) for n in ("sagemaker", "ssm", "cloudformation", "s3")}
+    account = migration.Account(**clients)
+    migration.check_movable(fleet.models_of(env))
+    with _working("synthesizing the registry …"):
+        assembly = CdkRunner(registry.resolve(), workdir).synth("target")
+    targets = migration.targets(assembly, env, fleet.models_of(env))
+    quota = read_quota(session.client("service-quotas")) or env.effective_concurrency_quota
+    return _Migration(fleet, env, session, account, assembly, targets, quota, set(leave or ()))
+
+
+def _print_plan(state: migration_plan.FleetState, drain: timedelta) -> None:
+    plan = migration_plan.simulate(state, datetime.now(UTC), drain)
+    out.print(f"quota {state.quota}; now {state.total} in use; {len(plan)} steps", markup=False)
+    for number, (step, total) in enumerate(plan, 1):
+        text = (
+            f"wait until the drain ends ({step.reason})"
+            if isinstance(step, migration_plan.Wait)
+            else step.describe()
+        )
+        out.print(f"{number:>3}. {text}  [total {total}/{state.quota}]", markup=False)
+        if isinstance(step, migration_plan.Step) and step.action == "lower":
+            out.print(
+                f"     window: {step.target.parameters[0]} and the other stages name an endpoint "
+                f"that serves with max concurrency {step.lower_to} from this step until its "
+                "flip; requests above it are throttled and the Animl API retries them from its "
+                "queue. During UpdateEndpoint the endpoint is Updating and still serves.",
+                markup=False,
+            )
+
+
+@migrate_app.command("plan")
+def migrate_plan(
+    environment: Annotated[str, typer.Argument(help="environment name in environments.yaml")],
+    drain_minutes: DrainOption = 60,
+    leave: LeaveOption = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Print every step of the take-over with the region's concurrency after it; change nothing."""
+    with tempfile.TemporaryDirectory(prefix="animl-migrate-") as workdir:
+        m = _migration(environment, registry, leave, Path(workdir))
+        _print_plan(m.state(), timedelta(minutes=drain_minutes))
+
+
+@migrate_app.command("run")
+def migrate_run(
+    environment: Annotated[str, typer.Argument(help="environment name in environments.yaml")],
+    drain_minutes: DrainOption = 60,
+    leave: LeaveOption = None,
+    keep_configs: Annotated[
+        bool, typer.Option("--keep-configs", help="keep the hand-made configs and models")
+    ] = False,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Take the fleet over step by step; run it again after any stop to continue."""
+    drain = timedelta(minutes=drain_minutes)
+    with tempfile.TemporaryDirectory(prefix="animl-migrate-") as workdir:
+        m = _migration(environment, registry, leave, Path(workdir))
+        runtime = m.session.client("sagemaker-runtime")
+
+        def smoke_target(target: migration_plan.Target, endpoint: str) -> str | None:
+            result = smoke_named(runtime, m.fleet.models[target.model], target.kind, endpoint)
+            return result.problem
+
+        executor = migration.Executor(
+            m.account,
+            m.assembly,
+            m.environment.name,
+            m.environment.region,
+            f"cdk-hnb659fds-assets-{m.environment.account}-{m.environment.region}",
+            smoke_target,
+            keep_configs,
+            out.print,
+        )
+        state = m.state()
+        _print_plan(state, drain)
+        number = 0
+        while (step := migration_plan.next_step(state, datetime.now(UTC), drain)) is not None:
+            if isinstance(step, migration_plan.Wait):
+                seconds = (step.until - datetime.now(UTC)).total_seconds()
+                out.print(f"waiting {seconds:.0f} s: {step.reason}", markup=False)
+                time.sleep(max(0.0, min(seconds, 30.0)))
+            else:
+                number += 1
+                out.print(f"step {number}: {step.describe()}", markup=False)
+                progress = next(p for p in state.progress if p.target == step.target)
+                executor.run(step, state, progress)
+                out.print(f"step {number} done: {step.action} {step.target.name}", markup=False)
+            state = m.state()
+        out.print(
+            f"take-over of {environment} complete: the stacks hold every endpoint and "
+            f"parameter; `npx cdk deploy '{environment}-endpoints-*'` has nothing to change",
+            markup=False,
+        )
+
+
 def main() -> int:
     """Click reports usage errors itself (exit 2); expected failures become one line here."""
     try:
         app()
-    except (OpsError, SmokeError, LocalRuntimeError, cost_model.PricesError) as error:
+    except (
+        OpsError,
+        SmokeError,
+        LocalRuntimeError,
+        cost_model.PricesError,
+        migration.MigrationError,
+        migration_plan.NoSafeOrder,
+        CdkCommandError,
+    ) as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         return 2
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:

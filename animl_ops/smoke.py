@@ -89,6 +89,13 @@ def smoke_endpoint(ssm, sagemaker, runtime, model: ModelSpec, kind: EndpointKind
         raise SmokeError(
             f"endpoint {endpoint} is {status}, not InService: wait or check its events"
         )
+    return smoke_named(runtime, model, kind, endpoint, status)
+
+
+def smoke_named(
+    runtime, model: ModelSpec, kind: EndpointKind, endpoint: str, status: str = "InService"
+) -> SmokeResult:
+    """Invokes `endpoint` as the API calls the model's `kind` endpoint, and judges the answer."""
     request = _request(model, kind)
     extra = {"ContentType": request.call.content_type} if request.call.content_type else {}
     started = time.perf_counter()

@@ -30,9 +30,7 @@ def endpoint_props(
     region: str,
     stages: Sequence[str],
     containers_dir: Path,
-    with_parameters: bool = True,
 ) -> ServerlessModelEndpointProps:
-    """with_parameters=False while a take-over leaves the parameters to the hand-made fleet."""
     name = endpoint_name(model.name, kind)
     return ServerlessModelEndpointProps(
         endpoint_name=name,
@@ -42,11 +40,7 @@ def endpoint_props(
         max_concurrency=spec.max_concurrency,
         provisioned_concurrency=spec.provisioned_concurrency,
         environment=dict(spec.environment),
-        parameters=(
-            {stage: parameter_name(model.name, kind, stage) for stage in stages}
-            if with_parameters
-            else {}
-        ),
+        parameters={stage: parameter_name(model.name, kind, stage) for stage in stages},
         # Cost-allocation tags on what SageMaker bills for.
         tags={"animl:model": model.name, "animl:endpoint": name},
     )

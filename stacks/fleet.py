@@ -10,7 +10,6 @@ from aws_cdk import App, Aspects, Environment
 from animl_constructs.serverless_quota_guard import AccountRegion, RegionQuota, ServerlessQuotaGuard
 from model_registry.loader import Fleet
 from model_registry.schema import EnvironmentSpec, ModelSpec
-from model_registry.takeover import TakeoverState
 from stacks.model_endpoints_stack import ModelEndpointsStack
 
 
@@ -29,7 +28,6 @@ def add_environment(
     environment: EnvironmentSpec,
     models: list[ModelSpec],
     containers_dir: Path,
-    takeover: TakeoverState | None = None,
 ) -> list[ModelEndpointsStack]:
     """One stack per shard, every shard present even when empty (see ModelEndpointsStack)."""
     by_shard: list[list[ModelSpec]] = [[] for _ in range(environment.stack_shards)]
@@ -43,7 +41,6 @@ def add_environment(
             models=shard_models,
             stages=environment.stages,
             containers_dir=containers_dir,
-            takeover=takeover,
             description=(
                 f"Animl serverless model endpoints, environment {environment.name}, "
                 f"shard {shard + 1} of {environment.stack_shards} (stages: "
@@ -66,19 +63,10 @@ def region_quotas(fleet: Fleet) -> dict[AccountRegion, RegionQuota]:
     }
 
 
-def add_fleet(
-    app: App, fleet: Fleet, containers_dir: Path, takeover: TakeoverState | None = None
-) -> dict[str, list[ModelEndpointsStack]]:
-    """Adds every environment's stacks and the quota guard; returns the stacks by environment.
-    A take-over state narrows its environment to what the migration has moved so far."""
+def add_fleet(app: App, fleet: Fleet, containers_dir: Path) -> dict[str, list[ModelEndpointsStack]]:
+    """Adds every environment's stacks and the quota guard; returns the stacks by environment."""
     stacks = {
-        env.name: add_environment(
-            app,
-            env,
-            fleet.models_of(env),
-            containers_dir,
-            takeover if takeover and takeover.environment == env.name else None,
-        )
+        env.name: add_environment(app, env, fleet.models_of(env), containers_dir)
         for env in fleet.environments
     }
     Aspects.of(app).add(ServerlessQuotaGuard(region_quotas(fleet)))

@@ -15,6 +15,14 @@ with a 500. A value that is not a path is taken as already resolved.
 moto updates only the resources whose template text changed. When an endpoint config is replaced,
 CloudFormation also updates the endpoint that points at it with GetAtt; moto would leave the
 endpoint on the deleted config. Resources that reference a modified one are modified after it.
+moto 5.2 has no UpdateEndpoint; the take-over lowers a hand-made endpoint's concurrency with it.
+The handler switches the endpoint to the new config at once, where SageMaker shows Updating for
+minutes while it still serves.
+
+moto 5.2 executes an IMPORT change set as a CREATE: it makes a second stack of the same name and
+fails on a parameter that already exists. An IMPORT into an existing stack is applied as an
+update here, and an SSM parameter it lists is adopted as it is, as CloudFormation imports it.
+
 Everything else is moto.
 Run as: python moto_server.py -H localhost -p PORT
 """
@@ -23,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+from importlib.metadata import version
 from typing import Any
 
 from moto.cloudformation.exceptions import CloudFormationError
@@ -30,7 +40,13 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
+from moto.sagemaker.responses import SageMakerResponse
 from moto.server import main
+from moto.ssm.models import Parameter, ssm_backends
+
+WRITTEN_FOR_MOTO = "5.2.5"
+_importing = threading.local()
 
 
 class ChangeSetNotFoundError(CloudFormationError):
@@ -123,6 +139,79 @@ def parse_ssm_parameter(self: ResourceMap, value: str, value_type: str) -> str:
     return _resolve_ssm_parameter(self, value, value_type)
 
 
+def update_endpoint(self: SageMakerResponse) -> ActionResult:
+    backend = self.sagemaker_backend
+    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise SageMakerValidationError(message=f"Could not find endpoint '{name}'.")
+    config = backend.describe_endpoint_config(config_name)
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(
+        config["ProductionVariants"]
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+_create_change_set = CloudFormationBackend.create_change_set
+_backend_execute_change_set = CloudFormationBackend.execute_change_set
+_create_parameter = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
+    importing = kwargs.get("change_set_type") == "IMPORT" and any(
+        stack.name == kwargs.get("stack_name") and not stack.status.startswith("DELETE")
+        for stack in self.stacks.values()
+    )
+    if not importing:
+        return _create_change_set(self, *args, **kwargs)
+    change_set_id, stack_id = _create_change_set(
+        self, *args, **kwargs | {"change_set_type": "UPDATE"}
+    )
+    self.change_sets[change_set_id].change_set_type = "IMPORT"
+    return change_set_id, stack_id
+
+
+def backend_execute_change_set(
+    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> None:
+    _importing.active = self.change_sets[change_set_name].change_set_type == "IMPORT"
+    try:
+        _backend_execute_change_set(self, change_set_name, stack_name)
+    finally:
+        _importing.active = False
+
+
+@classmethod  # type: ignore[misc]
+def create_parameter(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    name = cloudformation_json["Properties"].get("Name")
+    backend = ssm_backends[account_id][region_name]
+    if getattr(_importing, "active", False) and name in backend._parameters:
+        return backend.get_parameter(name)
+    return _create_parameter(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+
+
+def _check_patched() -> None:
+    """The patches replace what moto WRITTEN_FOR_MOTO has; fail loudly when that changed."""
+    assert version("moto") == WRITTEN_FOR_MOTO, f"moto_server.py was written for {WRITTEN_FOR_MOTO}"
+    assert not hasattr(SageMakerResponse, "update_endpoint"), "moto has UpdateEndpoint now"
+    for owner, name in (
+        (CloudFormationBackend, "create_change_set"),
+        (CloudFormationBackend, "execute_change_set"),
+        (ResourceMap, "build_resource_diff"),
+        (ResourceMap, "parse_ssm_parameter"),
+        (Parameter, "create_from_cloudformation_json"),
+    ):
+        assert hasattr(owner, name), f"moto has no {owner.__name__}.{name} any more"
+
+
+_check_patched()
+SageMakerResponse.update_endpoint = update_endpoint
+CloudFormationBackend.create_change_set = create_change_set
+CloudFormationBackend.execute_change_set = backend_execute_change_set
+Parameter.create_from_cloudformation_json = create_parameter
 ResourceMap.build_resource_diff = build_resource_diff
 ResourceMap.parse_ssm_parameter = parse_ssm_parameter
 CloudFormationResponse.describe_change_set = describe_change_set
