@@ -33,6 +33,17 @@ def _path_of(resource: dict) -> str:
     return resource.get("Metadata", {}).get("aws:cdk:path", "")
 
 
+def check_movable(models: list[ModelSpec]) -> None:
+    """A take-over deploys no assets: every model runs an existing image and s3:// artifact."""
+    built = [m.name for m in models if m.image is None or m.artifact_is_local]
+    if built:
+        raise MigrationError(
+            f"a take-over runs on existing images and s3:// artifacts; {', '.join(built)} "
+            "name a container folder or a local artifact: give them the image and artifact "
+            "their hand-made endpoints run, and move them to animl-serve afterwards"
+        )
+
+
 def targets(
     assembly: Assembly, environment: EnvironmentSpec, models: list[ModelSpec]
 ) -> list[Target]:
@@ -114,14 +125,17 @@ class Live:
     parameters: dict[str, tuple[str, datetime]]  # name -> (value, last modified)
     stacks: dict[str, dict[str, str]]  # stack -> logical id -> physical id
     tags: dict[str, str]  # hand-made endpoint -> the target it is tagged to be replaced by
+    names: dict[str, str]  # endpoint ARN (a stack's physical id of an endpoint) -> name
 
 
 def read_live(account: Account, stacks: set[str]) -> Live:
     sm = account.sagemaker
     endpoints: dict[str, tuple[str, int | None]] = {}
     tags: dict[str, str] = {}
+    names: dict[str, str] = {}
     for summary in _pages(sm, "list_endpoints", "Endpoints"):
         described = sm.describe_endpoint(EndpointName=summary["EndpointName"])
+        names[described["EndpointArn"]] = summary["EndpointName"]
         config = described["EndpointConfigName"]
         variants = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
         concurrency = variants[0].get("ServerlessConfig", {}).get("MaxConcurrency")
@@ -134,7 +148,8 @@ def read_live(account: Account, stacks: set[str]) -> Live:
         for p in _pages(account.ssm, "get_parameters_by_path", "Parameters", Path="/ml/",
                         Recursive=True)
     }  # fmt: skip
-    return Live(endpoints, parameters, {s: _stack_resources(account, s) for s in stacks}, tags)
+    resources = {s: _stack_resources(account, s) for s in stacks}
+    return Live(endpoints, parameters, resources, tags, names)
 
 
 def fleet_state(live: Live, targets: list[Target], quota: int, leave: set[str]) -> FleetState:
@@ -144,8 +159,10 @@ def fleet_state(live: Live, targets: list[Target], quota: int, leave: set[str]) 
     accounted: set[str] = set()
     for t in targets:
         resources = live.stacks.get(t.stack, {})
-        managed = resources.get(t.endpoint_logical_id) or None
+        physical = resources.get(t.endpoint_logical_id)
+        managed = live.names.get(physical, physical) if physical else None
         values = {p: live.parameters.get(p) for p in t.parameters}
+        accounted |= {v[0] for v in values.values() if v}
         missing = [p for p, v in values.items() if v is None]
         if missing:
             problems.append(

@@ -23,13 +23,18 @@ moto 5.2 executes an IMPORT change set as a CREATE: it makes a second stack of t
 fails on a parameter that already exists. An IMPORT into an existing stack is applied as an
 update here, and an SSM parameter it lists is adopted as it is, as CloudFormation imports it.
 
+moto 5.2 decodes an InvokeEndpoint body as UTF-8 and answers a JPEG, what the API sends
+MegaDetector, with a 500. The body is kept as bytes here.
+
 Everything else is moto.
 Run as: python moto_server.py -H localhost -p PORT
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import sys
 import threading
 from importlib.metadata import version
@@ -42,6 +47,7 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import main
 from moto.ssm.models import Parameter, ssm_backends
 
@@ -193,6 +199,22 @@ def create_parameter(cls, resource_name, cloudformation_json, account_id, region
     )
 
 
+def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
+    body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+    unique = {k: v for k, v in self.headers.items() if k.lower().startswith("x-amzn-sagemaker")}
+    unique |= {"Accept": self.headers.get("Accept"), "Body": base64.b64encode(body).decode()}
+    answer, content_type, variant, attributes = self.sagemakerruntime_backend.invoke_endpoint(
+        endpoint_name=self.path.split("/")[2],
+        unique_repr=base64.b64encode(json.dumps(unique).encode()),
+    )
+    headers = {"Content-Type": content_type}
+    if variant:
+        headers["x-Amzn-Invoked-Production-Variant"] = variant
+    if attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = attributes
+    return 200, headers, answer
+
+
 def _check_patched() -> None:
     """The patches replace what moto WRITTEN_FOR_MOTO has; fail loudly when that changed."""
     assert version("moto") == WRITTEN_FOR_MOTO, f"moto_server.py was written for {WRITTEN_FOR_MOTO}"
@@ -203,11 +225,14 @@ def _check_patched() -> None:
         (ResourceMap, "build_resource_diff"),
         (ResourceMap, "parse_ssm_parameter"),
         (Parameter, "create_from_cloudformation_json"),
+        (SageMakerRuntimeResponse, "invoke_endpoint"),
     ):
         assert hasattr(owner, name), f"moto has no {owner.__name__}.{name} any more"
 
 
 _check_patched()
+SageMakerRuntimeResponse.use_raw_body = True
+SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint
 SageMakerResponse.update_endpoint = update_endpoint
 CloudFormationBackend.create_change_set = create_change_set
 CloudFormationBackend.execute_change_set = backend_execute_change_set
