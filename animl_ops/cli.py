@@ -154,6 +154,11 @@ def _print_usage(usages: list[RegionUsage], title: str) -> None:
             out.print(
                 f"[yellow]unmanaged[/yellow] {u.account}/{u.region}: endpoint {name} is not in the registry"
             )
+        for old, new in u.takeover:
+            out.print(
+                f"[cyan]take-over[/cyan] {u.account}/{u.region}: hand-made endpoint {old} is "
+                f"being replaced by {new} (migrate run)"
+            )
         for drift in u.drift:
             out.print(
                 f"[red]drift[/red] {u.account}/{u.region}: {drift.parameter}: {drift.problem}"

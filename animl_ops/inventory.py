@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PARAMETER_PREFIX = "/ml/"
+TAKEOVER_TAG = "animl:takeover-of"
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class DeployedEndpoint:
     memory_mb: int | None
     max_concurrency: int | None
     provisioned_concurrency: int | None
+    #: The registry endpoint this hand-made one is being replaced by (`migrate run`), if any.
+    replaced_by: str | None = None
 
     @property
     def serverless(self) -> bool:
@@ -41,7 +44,9 @@ def _pages(client, operation: str, key: str, **kwargs) -> list[dict]:
 
 def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
     name = summary["EndpointName"]
-    config_name = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    described = sagemaker.describe_endpoint(EndpointName=name)
+    config_name = described["EndpointConfigName"]
+    tags = sagemaker.list_tags(ResourceArn=described["EndpointArn"]).get("Tags", [])
     variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
         "ProductionVariants"
     ][0]
@@ -53,6 +58,7 @@ def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
         memory_mb=serverless.get("MemorySizeInMB"),
         max_concurrency=serverless.get("MaxConcurrency"),
         provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
+        replaced_by=next((t["Value"] for t in tags if t["Key"] == TAKEOVER_TAG), None),
     )
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from animl_ops.cdk_runner import Assembly
+from animl_ops.inventory import TAKEOVER_TAG
 from animl_ops.migration_plan import FleetState, Progress, Step, Target
 from model_registry.naming import endpoint_name, parameter_name
 from model_registry.schema import EnvironmentSpec, ModelSpec
 
-TAG = "animl:takeover-of"
+TAG = TAKEOVER_TAG
 TEMPLATE_BODY_MAX = 51_200
 
 

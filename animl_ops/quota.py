@@ -31,6 +31,8 @@ class RegionUsage:
     endpoint_quota: int
     unmanaged: tuple[str, ...] = ()
     drift: tuple[Drift, ...] = field(default=())
+    #: A take-over in progress: hand-made endpoint -> the registry endpoint replacing it.
+    takeover: tuple[tuple[str, str], ...] = ()
 
     @property
     def headroom(self) -> int:
@@ -81,18 +83,23 @@ def _drift(planned: list[PlannedEndpoint], inventory: Inventory) -> list[Drift]:
                 found.append(Drift(parameter, "parameter missing"))
             elif deployed is None:
                 found.append(Drift(parameter, f"names endpoint {name}, which does not exist"))
+            elif deployed.replaced_by is not None:
+                continue  # a hand-made endpoint that `migrate run` is replacing
             elif not deployed.serverless:
                 found.append(Drift(parameter, f"endpoint {name} is not serverless"))
-            elif (deployed.memory_mb, deployed.max_concurrency) != (
-                endpoint.memory_mb,
-                endpoint.max_concurrency,
-            ):
+            elif (
+                deployed.memory_mb,
+                deployed.max_concurrency,
+                deployed.provisioned_concurrency,
+            ) != (endpoint.memory_mb, endpoint.max_concurrency, endpoint.provisioned_concurrency):
                 found.append(
                     Drift(
                         parameter,
-                        f"endpoint {name} has {deployed.memory_mb} MB and max concurrency "
-                        f"{deployed.max_concurrency}; the registry says {endpoint.memory_mb} MB "
-                        f"and {endpoint.max_concurrency}",
+                        f"endpoint {name} has {deployed.memory_mb} MB, max concurrency "
+                        f"{deployed.max_concurrency} and provisioned "
+                        f"{deployed.provisioned_concurrency}; the registry says "
+                        f"{endpoint.memory_mb} MB, {endpoint.max_concurrency} and "
+                        f"{endpoint.provisioned_concurrency}",
                     )
                 )
     return found
@@ -120,8 +127,11 @@ def live_usage(
         concurrency=sum(e.max_concurrency or 0 for e in serverless),
         endpoints=len(serverless),
         endpoint_quota=planned.endpoint_quota,
-        unmanaged=tuple(sorted(e.name for e in serverless if e.name not in managed)),
+        unmanaged=tuple(
+            sorted(e.name for e in serverless if e.name not in managed and not e.replaced_by)
+        ),
         drift=tuple(_drift(expected, inventory)),
+        takeover=tuple(sorted((e.name, e.replaced_by) for e in serverless if e.replaced_by)),
     )
 
 

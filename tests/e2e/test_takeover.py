@@ -191,6 +191,20 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
         first_output = "".join(lines)
         assert "step 25 done" in first_output, first_output[-3000:]
 
+        # Midway the account holds hand-made and managed endpoints side by side: quota --live
+        # names the endpoints being replaced and reports no drift for them.
+        quota = subprocess.run(
+            [sys.executable, "-m", "animl_ops", "quota", "--live", "-e", "animl", "--json",
+             "--registry", str(registry.root)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert quota.returncode == 0, quota.stdout + quota.stderr
+        (usage,) = json.loads(quota.stdout)
+        assert usage["drift"] == []
+        assert usage["unmanaged"] == []
+        assert usage["takeover"]
+        assert usage["concurrency"] <= QUOTA
+
         second = migrate(env, registry, "run")
         second_output, _ = second.communicate(timeout=900)
         assert second.returncode == 0, second_output[-3000:]

@@ -118,9 +118,24 @@ def test_live_reports_a_concurrency_that_differs_from_the_registry(emulator, reg
         "/ml/mirav2-batch-endpoint-prod",
     }
     assert (
-        "has 6144 MB and max concurrency 80; the registry says 6144 MB and 60"
-        in (usage["drift"][0]["problem"])
+        "has 6144 MB, max concurrency 80 and provisioned None; the registry says 6144 MB, 60 "
+        "and None" in (usage["drift"][0]["problem"])
     )
+
+
+def test_live_reports_a_provisioned_concurrency_that_differs_from_the_registry(emulator, registry):
+    account = emulator.default_account
+    deploy_the_registry_by_hand(emulator, account)
+    registry.edit_model(
+        "mirav2", lambda m: m["endpoints"]["batch"].update(provisioned_concurrency=4)
+    )
+    run = run_ops(
+        "quota", "--live", "-e", "animl", "--json", "--registry", str(registry.root),
+        env=emulator.env(account, "us-west-2"),
+    )  # fmt: skip
+    assert run.returncode == 1
+    (usage,) = run.json()
+    assert "provisioned None; the registry says 6144 MB, 80 and 4" in usage["drift"][0]["problem"]
 
 
 def test_live_refuses_credentials_of_another_account(emulator):
