@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup setup-dev synth test demo lint format bench bench-serving clean
+.PHONY: setup setup-dev synth test test-fast demo lint format bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,20 @@ node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(BIN)/python node_modules/.bin/cdk
+# Stamps: a warm `make synth` or `make test` installs nothing unless a requirements file changed.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
 
-setup-dev: setup
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt containers/animl-serve/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	# The SpeciesNet tests compare with the package's own rules; its TensorFlow and torch stay out.
 	$(BIN)/pip install --quiet --no-deps speciesnet==4.0.1
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.bin/cdk
+
+setup-dev: setup $(VENV)/.installed-dev
 
 ## The main job: synthesize every environment with cdk-nag and the quota guard.
 synth: setup
@@ -31,6 +38,10 @@ synth: setup
 ## Lint, then the whole test suite.
 test: setup-dev lint
 	$(BIN)/python -m pytest
+
+## Everything but the deploys into the emulator (tests/e2e), for quick feedback.
+test-fast: setup-dev lint
+	$(BIN)/python -m pytest -m "not e2e"
 
 ## Deploy the Animl environment into a local AWS API emulator and print what it holds.
 demo: setup-dev

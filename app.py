@@ -4,9 +4,13 @@ and cdk-nag. Exits non-zero, and leaves no cloud assembly behind, when anything 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
+
+# jsii's end-of-life banner for Node 20 would bury the app's own messages, however it is run.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks

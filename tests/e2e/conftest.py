@@ -99,6 +99,13 @@ def animl(
 _E2E_SECONDS: list[float] = []
 
 
+def pytest_collection_modifyitems(items) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     # Hooks of a folder's conftest see every item of the session: count this folder's only.
