@@ -106,6 +106,7 @@ class Call:
 
 
 def _find(cat_config: Sequence[CatConfig], label_id: str) -> CatConfig:
+    """catConfig.find((cat) => cat._id === labelId)! (modelInterfaces.ts:60 and 120)."""
     for cat in cat_config:
         if cat.id == label_id:
             return cat
@@ -118,7 +119,7 @@ def _find(cat_config: Sequence[CatConfig], label_id: str) -> CatConfig:
 def _filter_classifier_predictions(
     predictions: Mapping[str, float], bbox: list[float], cat_config: Sequence[CatConfig]
 ) -> list[Detection]:
-    """_filterClassifierPredictions."""
+    """_filterClassifierPredictions (modelInterfaces.ts:51-73)."""
     kept = []
     for label_id, conf in predictions.items():
         cat = _find(cat_config, label_id)
@@ -134,12 +135,13 @@ def _kind(is_batch: bool) -> str:
 # --- megadetector -----------------------------------------------------------------------------
 
 
-def _megadetector_version(version: str) -> str:
+def _megadetector_version(version: str) -> str:  # modelInterfaces.ts:80-92
     return {"v1000.0.0-redwood": "V1000_0_0_REDWOOD", "v5.0a": "V5A"}.get(version, "V5B")
 
 
 def megadetector_call(record: Record, image: bytes, is_batch: bool) -> Call:
-    """megadetector: the raw image, no ContentType; the endpoint chosen by the record's version."""
+    """megadetector (modelInterfaces.ts:75-139): the raw image, no ContentType; the endpoint
+    chosen by the record's version."""
     version = _megadetector_version(record.version)
     return Call(f"/ML/MEGADETECTOR_{version}_{_kind(is_batch)}_ENDPOINT", image, None)
 
@@ -155,6 +157,8 @@ def _js_parse_int(value: object) -> float:
 
 
 def megadetector_parse(answer: Any, cat_config: Sequence[CatConfig]) -> list[Detection]:
+    """The class matched to a category by parseInt (:115), the thresholds (:119-122), and
+    label '0' on the whole image when nothing passes (:124-131)."""
     formatted = []
     for det in answer:
         wanted = _js_parse_int(det["class"])
@@ -181,9 +185,9 @@ def megadetector_parse(answer: Any, cat_config: Sequence[CatConfig]) -> list[Det
 
 @dataclass(frozen=True)
 class ClassifierInterface:
-    """mirav2, nzdoc, sdzwasouthwestv3, sdzwaandesv1, deepfaunene, ircv2,
-    cameraTrapVehicleClassifier, alitav3 and nziadsv1: one function each in the TypeScript, the
-    same body but for these differences."""
+    """mirav2 (:141), nzdoc (:169), sdzwasouthwestv3 (:201), sdzwaandesv1 (:231), deepfaunene
+    (:263), ircv2 (:386), cameraTrapVehicleClassifier (:419), alitav3 (:451) and nziadsv1 (:484)
+    of modelInterfaces.ts: one function each, the same body but for these differences."""
 
     key: str  # the part of /ML/<key>_<BATCH|REALTIME>_ENDPOINT
     realtime: bool = True  # False: the function throws "... does not support realtime processing"
@@ -237,8 +241,8 @@ def speciesnet_call(
     country: str | None = None,
     admin1_region: str | None = None,
 ) -> Call:
-    """speciesnet: the bbox as [x, y, w, h], the mode from the record id; country and admin1
-    region (the part after '-' of the rule's value) only in 'all' mode."""
+    """speciesnet (modelInterfaces.ts:295-384): the bbox as [x, y, w, h] (:10-14), the mode from
+    the record id, country and admin1 region (the part after '-', :322) only in 'all' mode."""
     mode = speciesnet_mode(record)
     sent = WHOLE_IMAGE
     if bbox:
@@ -261,6 +265,8 @@ def speciesnet_call(
 def speciesnet_parse(
     record: Record, answer: Any, bbox: list[float] | None, cat_config: Sequence[CatConfig]
 ) -> list[Detection]:
+    """'all': the first detection's box (:350) and the prediction's uuid (:353); 'classifier':
+    every class's uuid (:360); label '0' when nothing passes in 'all' mode (:369-377)."""
     mode = speciesnet_mode(record)
     box = list(bbox) if bbox else list(WHOLE_IMAGE)
     first = answer["predictions"][0]
@@ -291,7 +297,8 @@ class Interface:
 
 
 def interface(record_id: str) -> Interface | None:
-    """modelInterfaces.get(_id); None where the API has no entry and drops the message."""
+    """modelInterfaces.get(_id) (modelInterfaces.ts:514-528, handler.ts singleInference); None
+    where the API has no entry and drops the message."""
     if record_id in ("megadetector_v5a", "megadetector_v5b", "megadetector_v1000.0.0-redwood"):
         return Interface(
             call=lambda r, image, bbox, is_batch, **_: megadetector_call(r, image, is_batch),
