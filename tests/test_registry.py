@@ -180,6 +180,26 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
             "container: '../containers' must be a folder name under containers/",
         ),
         (
+            lambda d: d.update(image="830244800171.dkr.ecr.us-west-2.amazonaws.com/mirav2:v2"),
+            "container: give either container (a folder) or image (ECR)",
+        ),
+        (
+            lambda d: d.pop("container"),
+            "container: give either container (a folder) or image (ECR)",
+        ),
+        (
+            lambda d: d.update(image="docker.io/library/python:3.11"),
+            "image: 'docker.io/library/python:3.11' must be an Amazon ECR image",
+        ),
+        (
+            lambda d: d.update(image="830244800171.dkr.ecr.us-west-2.amazonaws.com/Mira:v2"),
+            "must be an Amazon ECR image, ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG",
+        ),
+        (
+            lambda d: d.update(image="830244800171.dkr.ecr.us-west-2.amazonaws.com/mira@sha256:12"),
+            "must be an Amazon ECR image",
+        ),
+        (
             lambda d: d.update(artifact="s3://Bad_Bucket/model.tar.gz"),
             "artifact: 's3://Bad_Bucket/model.tar.gz' must be s3://<bucket>/<key>.tar.gz with a valid bucket name",
         ),
@@ -261,6 +281,33 @@ def test_model_rules_name_file_and_field(registry, edit, message):
     path = registry.edit_model("mirav2", edit)
     problems = problems_of(registry.root)
     assert any(p.startswith(f"{path}: ") and message in p for p in problems), problems
+
+
+def test_an_image_in_ecr_replaces_the_container_folder(registry):
+    digest = "sha256:" + "a" * 64
+    image = f"830244800171.dkr.ecr.us-west-2.amazonaws.com/animl/torchserve-mirav2@{digest}"
+    registry.edit_model("mirav2", lambda d: d.pop("container") and d.update(image=image))
+    environments = registry.environments()
+    environments["environments"] = environments["environments"][:1]
+    registry.write_environments(environments)
+    spec = load_fleet(registry.root).models["mirav2"]
+    assert spec.image_parts == {
+        "account": "830244800171",
+        "region": "us-west-2",
+        "repository": "animl/torchserve-mirav2",
+    }
+
+
+def test_an_image_in_another_region_than_the_environment_is_refused(registry):
+    image = "830244800171.dkr.ecr.us-west-2.amazonaws.com/torchserve-mirav2:v2"
+    registry.edit_model("mirav2", lambda d: d.pop("container") and d.update(image=image))
+    problems = problems_of(registry.root)
+    assert any(
+        "environments.yaml: environments.1.models: 'mirav2' runs image "
+        f"{image}, in us-west-2; SageMaker pulls images only from the endpoint's region "
+        "ca-central-1" in p
+        for p in problems
+    ), problems
 
 
 def test_model_name_longer_than_an_endpoint_name_allows_is_rejected(registry):

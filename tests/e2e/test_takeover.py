@@ -204,6 +204,14 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
         assert usage["unmanaged"] == []
         assert usage["takeover"]
         assert usage["concurrency"] <= QUOTA
+        # smoke follows the parameter: alitav3's now names the stack's endpoint.
+        smoke = subprocess.run(
+            [sys.executable, "-m", "animl_ops", "smoke", "animl", "alitav3", "--json",
+             "--registry", str(registry.root)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        assert json.loads(smoke.stdout)["target"].startswith("animl-endpoints-")
 
         second = migrate(env, registry, "run")
         second_output, _ = second.communicate(timeout=900)
