@@ -171,7 +171,7 @@ CLASSIFIER_BAD_REQUESTS = [
         400,
         "not valid base64",
     ),
-    ("not an image", classifier_request(b"plain text, not a JPEG"), JSON, 400, "not an image"),
+    ("not an image", classifier_request(b"plain text, not a JPEG"), JSON, 415, "not an image"),
     ("truncated JPEG", classifier_request(jpeg(256, 256)[:300]), JSON, 400, "could not be decoded"),
     (
         "bbox outside",
@@ -230,7 +230,7 @@ def test_bad_classifier_requests_get_a_4xx_json_error_and_the_server_carries_on(
 
 DETECTOR_BAD_REQUESTS = [
     ("empty body", b"", {}, 400, "the image is empty"),
-    ("not an image", b"GIF? no", {"content-type": "image/jpeg"}, 400, "not an image"),
+    ("not an image", b"GIF? no", {"content-type": "image/jpeg"}, 415, "not an image"),
     (
         "truncated JPEG",
         jpeg(512, 512)[:400],

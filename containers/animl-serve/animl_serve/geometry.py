@@ -8,6 +8,7 @@ the buffered crop of api/nzdoc/nzdoc_handler.py; torchvision's Resize and Center
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,12 +181,23 @@ def bbox_numbers(value: object) -> list[float]:
         try:
             value = [float(part) for part in text.split(",")]
         except ValueError as exc:
-            raise ClientError(f"bbox {value!r} is not a list of four numbers") from exc
+            raise ClientError(f"bbox {_short(value)} is not a list of four numbers") from exc
     if not isinstance(value, list | tuple) or len(value) != 4:
-        raise ClientError(f"bbox must be a list of four numbers, got {value!r}")
+        raise ClientError(f"bbox must be a list of four numbers, got {_short(value)}")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-        raise ClientError(f"bbox must be a list of four numbers, got {value!r}")
-    return [float(v) for v in value]
+        raise ClientError(f"bbox must be a list of four numbers, got {_short(value)}")
+    try:
+        numbers = [float(v) for v in value]
+    except OverflowError as exc:
+        raise ClientError(f"bbox {_short(value)} holds a number too large for a box") from exc
+    if not all(math.isfinite(v) for v in numbers):
+        raise ClientError(f"bbox {numbers} must be finite numbers (no NaN or Infinity)")
+    return numbers
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def parse_bbox(value: object, bbox_format: str) -> Box:
@@ -227,6 +239,12 @@ def square_crop(image: Image.Image, box: Box) -> Image.Image:
     side = max(box_w, box_h)
     if side < 1:
         raise _too_small(box, image.size)
+    if side * side > 4 * width * height:
+        raise ClientError(
+            f"bbox {list(box)} of the {width}x{height} image asks for a {side}x{side} square, "
+            "over four times the image: the image is too narrow for a square crop",
+            status=413,
+        )
     left = max(0, min(left - int((side - box_w) / 2), width - box_w))
     top = max(0, min(top - int((side - box_h) / 2), height - box_h))
     crop_w, crop_h = min(width, side), min(height, side)

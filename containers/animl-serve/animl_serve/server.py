@@ -71,8 +71,11 @@ def create_app(settings: Settings, exit_on_load_failure: bool = True) -> Starlet
         started = time.perf_counter()
         try:
             state.handler = load_handler(settings.model_dir, options, limits)
-        except (ArtifactError, OSError) as exc:
-            log.critical("cannot serve the model in %s: %s", settings.model_dir, exc)
+        except Exception as exc:  # any failure to load: the endpoint must not idle at 503
+            if isinstance(exc, ArtifactError | OSError | ClientError):
+                log.critical("cannot serve the model in %s: %s", settings.model_dir, exc)
+            else:
+                log.critical("cannot serve the model in %s", settings.model_dir, exc_info=exc)
             if exit_on_load_failure:
                 logging.shutdown()
                 os._exit(LOAD_FAILURE_EXIT_CODE)

@@ -69,8 +69,10 @@ class Handler(ABC):
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ClientError(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ClientError("the body nests JSON deeper than the parser allows") from exc
+    except ValueError as exc:  # also UnicodeDecodeError, and integers of thousands of digits
+        raise ClientError(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):
         raise ClientError("the body must be a JSON object")
     return data
