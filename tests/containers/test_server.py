@@ -313,6 +313,20 @@ def test_a_broken_artifact_stops_the_server_with_a_clear_reason(tmp_path):
     assert "animl-model.json: labels: required field is missing" in result.stderr
 
 
+def test_a_setting_under_which_the_model_cannot_run_stops_the_server(artifacts):
+    result = subprocess.run(
+        [sys.executable, "-m", "animl_serve", "serve"],
+        env=runtime_env(artifacts["classifier"], free_port(), ANIML_MAX_IMAGE_PIXELS="1"),
+        cwd=CONTAINER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "cannot serve the model in" in result.stderr
+    assert "the limit is 1 pixels" in result.stderr
+
+
 def test_serve_is_the_only_command():
     result = subprocess.run(
         [sys.executable, "-m", "animl_serve", "train"],
