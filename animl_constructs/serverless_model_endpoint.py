@@ -221,12 +221,15 @@ class ServerlessModelEndpoint(Construct):
             resource_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+        # DescribeLogStreams acts on the log group, the other two on its streams.
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["logs:CreateLogGroup"], resources=[log_group])
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_group]
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"{log_group}:log-stream:*"],
             )
         )

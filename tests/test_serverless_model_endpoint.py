@@ -184,9 +184,13 @@ def test_role_reads_only_its_artifact_pulls_only_its_image_and_writes_only_its_l
             ),
         },
         {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
-        {"Action": "logs:CreateLogGroup", "Effect": "Allow", "Resource": _arn(log_group)},
         {
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Action": ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            "Effect": "Allow",
+            "Resource": _arn(log_group),
+        },
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Effect": "Allow",
             "Resource": _arn(f"{log_group}:log-stream:*"),
         },
