@@ -33,9 +33,25 @@ def _error_messages(assembly: cdk.cx_api.CloudAssembly) -> list[str]:
     ]
 
 
+# What a synthesis writes into its output folder; anything else there is left alone.
+ASSEMBLY_ENTRIES = ("manifest.json", "tree.json", "cdk.out", "validation-report.json",
+                    "*.template.json", "*.assets.json", "*.metadata.json", "asset.*")  # fmt: skip
+
+
+def _remove_assembly(outdir: str | None) -> None:
+    """No stale templates for `cdk deploy` to pick up, without deleting the folder wholesale."""
+    if not outdir:
+        return
+    for pattern in ASSEMBLY_ENTRIES:
+        for entry in Path(outdir).glob(pattern):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
 def _fail(outdir: str | None, lines: list[str]) -> int:
-    if outdir:
-        shutil.rmtree(outdir, ignore_errors=True)
+    _remove_assembly(outdir)
     print("\n".join(lines), file=sys.stderr)
     print("synthesis failed: no cloud assembly was written", file=sys.stderr)
     return 1
@@ -55,8 +71,11 @@ def main() -> int:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     try:
         assembly = app.synth()
-    except RuntimeError as error:  # cdk-nag findings raise ValidationFailed through jsii
-        return _fail(app.outdir, [str(error)])
+    except RuntimeError as error:
+        if str(error).startswith("ValidationFailed"):  # cdk-nag's findings, through jsii
+            return _fail(app.outdir, [str(error)])
+        _remove_assembly(app.outdir)
+        raise  # a fault: its traceback is what the engineer needs
     errors = _error_messages(assembly)
     if errors:
         return _fail(assembly.directory, errors)

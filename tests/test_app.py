@@ -141,11 +141,17 @@ def test_one_more_80_concurrency_endpoint_fails_synthesis_and_leaves_no_assembly
     extra = registry.model("nzdoc") | {"name": "nzdoc-extra"}
     registry.write_model("nzdoc-extra", extra)
     outdir = tmp_path / "cdk.out"
+    # A stale template from an earlier synthesis, and a file of the engineer's own.
+    outdir.mkdir()
+    (outdir / "animl-endpoints-00.template.json").write_text("{}")
+    (outdir / "notes.txt").write_text("mine")
     result = cdk_synth(outdir, f"registry={registry.root}")
     assert result.returncode != 0
     assert "is 1020 of a quota of 1000 (L-96300102)" in result.stderr
     assert "Shares, largest first: " in result.stderr
     assert not (outdir / "manifest.json").exists()
+    assert not list(outdir.glob("*.template.json"))
+    assert (outdir / "notes.txt").read_text() == "mine"
 
 
 def test_a_bad_registry_fails_with_one_line_per_problem_and_no_traceback(registry, tmp_path):
