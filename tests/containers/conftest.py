@@ -3,6 +3,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,6 +163,18 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
         ),
         "slow": make_artifact(root / "slow", onnx["slow"], slow),
     }
+
+
+def serve_until_exit(model_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m animl_serve serve` on an artifact expected to stop it: its exit and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "animl_serve", "serve"],
+        env=local_runtime.runtime_env(model_dir, local_runtime.free_port(), **extra_env),
+        cwd=CONTAINER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @contextmanager

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from animl_ops.local_runtime import free_port, runtime_env
 from tests.containers.conftest import (
     CLASSIFIER_LABELS,
     CONTAINER_DIR,
     SPECIESNET_LABELS,
     b64,
     jpeg,
+    serve_until_exit,
     serving,
 )
 from tests.containers.test_images import _png_header
@@ -300,28 +300,14 @@ def test_ping_answers_while_an_inference_is_running(artifacts):
 
 def test_a_broken_artifact_stops_the_server_with_a_clear_reason(tmp_path):
     (tmp_path / "animl-model.json").write_text('{"family": "detector"}')
-    result = subprocess.run(
-        [sys.executable, "-m", "animl_serve", "serve"],
-        env=runtime_env(tmp_path, free_port()),
-        cwd=CONTAINER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_until_exit(tmp_path)
     assert result.returncode == 3
     assert "cannot serve the model in" in result.stderr
     assert "animl-model.json: labels: required field is missing" in result.stderr
 
 
 def test_a_setting_under_which_the_model_cannot_run_stops_the_server(artifacts):
-    result = subprocess.run(
-        [sys.executable, "-m", "animl_serve", "serve"],
-        env=runtime_env(artifacts["classifier"], free_port(), ANIML_MAX_IMAGE_PIXELS="1"),
-        cwd=CONTAINER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_until_exit(artifacts["classifier"], ANIML_MAX_IMAGE_PIXELS="1")
     assert result.returncode == 3
     assert "cannot serve the model in" in result.stderr
     assert "the limit is 1 pixels" in result.stderr

@@ -7,8 +7,6 @@ import base64
 import io
 import json
 import shutil
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +16,13 @@ import pytest
 from PIL import Image
 
 from animl_ops import animl_api
-from animl_ops.local_runtime import free_port, runtime_env, serving_archive
+from animl_ops.local_runtime import serving_archive
 from animl_ops.mlmodel import api_record
 from animl_ops.response_format import check_format
 from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
 from tests.conftest import RegistryCopy
 from tests.containers import onnx_models
-from tests.containers.conftest import CONTAINER_DIR, DETECTOR_PREDICTIONS
+from tests.containers.conftest import DETECTOR_PREDICTIONS, serve_until_exit
 from tests.ops.conftest import run_ops
 from tests.speciesnet import release
 
@@ -166,13 +164,6 @@ def test_an_artifact_without_its_taxonomy_is_refused_naming_the_file(speciesnet,
     with tarfile.open(archive) as tar:
         tar.extractall(tmp_path, filter="data")
     (tmp_path / "taxonomy.txt").unlink()
-    result = subprocess.run(
-        [sys.executable, "-m", "animl_serve", "serve"],
-        env=runtime_env(tmp_path, free_port()),
-        cwd=CONTAINER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_until_exit(tmp_path)
     assert result.returncode == 3
     assert f"{tmp_path / 'taxonomy.txt'} is missing" in result.stderr

@@ -44,6 +44,10 @@ class Handler(ABC):
         self.limits = limits
         self.detector = detector
         self.model_dir = model_dir
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027 - a hook most families leave empty
+        """Reads whatever else the family needs from the artifact; raises ArtifactError."""
 
     @abstractmethod
     def predict(self, body: bytes) -> Any:

@@ -13,18 +13,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from animl_contract.artifact import GEOFENCE_FILE, TAXONOMY_FILE, ArtifactConfig
+from animl_contract.artifact import GEOFENCE_FILE, TAXONOMY_FILE
 from animl_serve import geometry
-from animl_serve.backend import Backend
 from animl_serve.errors import ArtifactError, ClientError
 from animl_serve.handlers.base import (
     Handler,
-    Limits,
     class_scores,
     crop_and_resize,
     parse_json_object,
@@ -75,15 +72,8 @@ def _xywh_normalized(box: np.ndarray, width: int, height: int) -> list[float]:
 class SpeciesNetHandler(Handler):
     content_types = frozenset({"application/json"})
 
-    def __init__(
-        self,
-        config: ArtifactConfig,
-        backend: Backend,
-        limits: Limits,
-        detector: Backend | None = None,
-        model_dir: Path | None = None,
-    ) -> None:
-        super().__init__(config, backend, limits, detector, model_dir)
+    def setup(self) -> None:
+        config, detector, model_dir = self.config, self.detector, self.model_dir
         pre = config.preprocessing
         self.ensemble: Ensemble | None = None
         if detector is not None:
