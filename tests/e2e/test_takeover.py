@@ -81,7 +81,10 @@ class Sampler(threading.Thread):
             alive = set(endpoints)
             total = 0
             for name in endpoints:
-                config = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+                try:
+                    config = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+                except sagemaker.exceptions.ClientError:
+                    continue  # deleted since the listing: it holds no concurrency any more
                 if config not in self.concurrency:
                     variant = sagemaker.describe_endpoint_config(EndpointConfigName=config)[
                         "ProductionVariants"
