@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model_registry.loader import DEFAULT_REGISTRY_DIR
-from tests.e2e.emulator import Emulator, running_emulator
+from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
+from tests.e2e.emulator import Account, Emulator, running_emulator
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -71,3 +71,13 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
     """A local AWS API emulator on a free port, stopped after the test (also on failure)."""
     with running_emulator(tmp_path) as running:
         yield running
+
+
+#: The Animl environment's account in environments.yaml, whatever id it holds.
+ANIML_ACCOUNT = next(e.account for e in load_fleet().environments if e.name == "animl")
+
+
+@pytest.fixture
+def animl_account(emulator: Emulator) -> Account:
+    """Credentials the emulator treats as the Animl account of environments.yaml."""
+    return emulator.account(ANIML_ACCOUNT)

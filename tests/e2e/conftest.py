@@ -88,11 +88,15 @@ def registry_assembly(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def animl(
-    emulator: Emulator, registry: RegistryCopy, registry_assembly: Path, tmp_path: Path
+    emulator: Emulator,
+    animl_account: Account,
+    registry: RegistryCopy,
+    registry_assembly: Path,
+    tmp_path: Path,
 ) -> Deployment:
-    """The Animl environment deployed into the emulator's default account."""
+    """The Animl environment deployed into its account of environments.yaml."""
     return deploy_environment(
-        emulator, registry, "animl", emulator.default_account, tmp_path, registry_assembly
+        emulator, registry, "animl", animl_account, tmp_path, registry_assembly
     )
 
 

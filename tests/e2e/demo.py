@@ -21,7 +21,7 @@ from model_registry.loader import load_fleet
 from tests.conftest import REPO_ROOT, RegistryCopy
 from tests.e2e.cdk_cli import CdkCommandError
 from tests.e2e.conftest import Deployment, deploy_environment
-from tests.e2e.emulator import DEFAULT_ACCOUNT, running_emulator
+from tests.e2e.emulator import running_emulator
 
 
 def deployed_table(deployment: Deployment) -> Table:
@@ -52,11 +52,7 @@ def main() -> int:
         with running_emulator(workdir) as emulator:
             console.print(f"emulator listening on {emulator.url}")
             account_id = find_environment(load_fleet(registry.root), args.environment).account
-            account = (
-                emulator.default_account
-                if account_id == DEFAULT_ACCOUNT
-                else emulator.assume_account(account_id)
-            )
+            account = emulator.account(account_id)
             started = time.monotonic()
             try:
                 with console.status("npx cdk synth, bootstrap and deploy …"):

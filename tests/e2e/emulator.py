@@ -69,6 +69,12 @@ class Emulator:
     def default_account(self) -> Account:
         return Account(DEFAULT_ACCOUNT, dict(TEST_CREDENTIALS))
 
+    def account(self, account_id: str) -> Account:
+        """Credentials for `account_id`: moto's own account as it is, any other through STS."""
+        if account_id == DEFAULT_ACCOUNT:
+            return self.default_account
+        return self.assume_account(account_id)
+
     def assume_account(
         self, account_id: str, role: str = "OrganizationAccountAccessRole"
     ) -> Account:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from animl_ops.inventory import Inventory
+from tests.conftest import ANIML_ACCOUNT
 from tests.e2e.conftest import Deployment
 
-ECR_ASSETS_REPOSITORY = "cdk-hnb659fds-container-assets-123456789012-us-west-2"
+ECR_ASSETS_REPOSITORY = f"cdk-hnb659fds-container-assets-{ANIML_ACCOUNT}-us-west-2"
 
 
 def assert_matches_registry(deployment: Deployment, inventory: Inventory) -> None:

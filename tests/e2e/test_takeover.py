@@ -24,7 +24,7 @@ import pytest
 from model_registry.loader import load_fleet
 from tests.conftest import REPO_ROOT, RegistryCopy
 from tests.e2e.cdk_cli import CdkCli
-from tests.e2e.emulator import Emulator
+from tests.e2e.emulator import Account, Emulator
 from tests.e2e.handmade_fleet import seed, with_own_images
 
 REGION, QUOTA = "us-west-2", 1000
@@ -36,6 +36,7 @@ class Sampler(threading.Thread):
     """Reads the 40 parameters and every endpoint as often as it can, noting any violation."""
 
     emulator: Emulator
+    account: Account
     parameters: set[str]
     violations: list[str] = field(default_factory=list)
     samples: int = 0
@@ -48,9 +49,8 @@ class Sampler(threading.Thread):
         self.concurrency: dict[str, int] = {}
 
     def run(self) -> None:
-        account = self.emulator.default_account
-        ssm = self.emulator.client("ssm", account, REGION)
-        sagemaker = self.emulator.client("sagemaker", account, REGION)
+        ssm = self.emulator.client("ssm", self.account, REGION)
+        sagemaker = self.emulator.client("sagemaker", self.account, REGION)
         alive: set[str] = set()
         while not self.stopped.is_set():
             now = time.monotonic()
@@ -115,7 +115,9 @@ def _answer(model) -> str:
     return json.dumps({(model.class_ids or ["unverified"])[0]: 0.9})
 
 
-def queue_answers(emulator: Emulator, registry: RegistryCopy, created: list[str]) -> None:
+def queue_answers(
+    emulator: Emulator, account: Account, registry: RegistryCopy, created: list[str]
+) -> None:
     """The emulator answers each new endpoint's first invocation from a queue, in order: the
     smoke tests run in the order the plan creates the endpoints."""
     fleet = load_fleet(registry.root)
@@ -128,7 +130,7 @@ def queue_answers(emulator: Emulator, registry: RegistryCopy, created: list[str]
     request = urllib.request.Request(  # noqa: S310 - the emulator on localhost
         f"{emulator.url}/moto-api/static/sagemaker/endpoint-results",
         data=json.dumps(
-            {"account_id": emulator.default_account.account_id, "region": REGION, "results": bodies}
+            {"account_id": account.account_id, "region": REGION, "results": bodies}
         ).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -149,8 +151,8 @@ def done_steps(output: str) -> list[str]:
 
 
 @pytest.fixture
-def handmade(emulator: Emulator, registry: RegistryCopy, tmp_path: Path):
-    account = emulator.default_account
+def handmade(emulator: Emulator, animl_account: Account, registry: RegistryCopy, tmp_path: Path):
+    account = animl_account
     with_own_images(registry, account.account_id, REGION)
     cli = CdkCli(emulator, account, REGION, tmp_path)
     assembly = cli.synth(tmp_path / "cdk.out", registry.root)
@@ -160,10 +162,10 @@ def handmade(emulator: Emulator, registry: RegistryCopy, tmp_path: Path):
 
 
 def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
-    emulator, registry, handmade
+    emulator, animl_account, registry, handmade
 ):
     cli, assembly, made = handmade
-    env = emulator.env(emulator.default_account, REGION)
+    env = emulator.env(animl_account, REGION)
     plan = migrate(env, registry, "plan")
     output, _ = plan.communicate(timeout=300)
     assert plan.returncode == 0, output
@@ -175,12 +177,12 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
     ]
     assert len(created) == 20
     assert "window:" in output  # the batch endpoints need their predecessors lowered first
-    queue_answers(emulator, registry, created)
+    queue_answers(emulator, animl_account, registry, created)
 
     parameters = {p for e in made for p in (
         f"/ml/{e.model}-{e.kind}-endpoint-dev", f"/ml/{e.model}-{e.kind}-endpoint-prod")}  # fmt: skip
     assert len(parameters) == 40
-    sampler = Sampler(emulator, parameters)
+    sampler = Sampler(emulator, animl_account, parameters)
     sampler.start()
     try:
         first = migrate(env, registry, "run")
@@ -230,7 +232,7 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
     assert "complete: the stacks hold every endpoint and parameter" in second_output
 
     # No hand-made endpoint, config or model is left, and the stacks own the parameters.
-    sagemaker = emulator.client("sagemaker", emulator.default_account, REGION)
+    sagemaker = emulator.client("sagemaker", animl_account, REGION)
     endpoints = {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
     assert not endpoints & {e.name for e in made}
     assert len(endpoints) == 20
@@ -249,9 +251,9 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
 
 
 def test_the_plan_refuses_what_it_cannot_take_over_before_changing_anything(
-    emulator, registry, handmade
+    emulator, animl_account, registry, handmade
 ):
-    account = emulator.default_account
+    account = animl_account
     sagemaker = emulator.client("sagemaker", account, REGION)
     ssm = emulator.client("ssm", account, REGION)
     ssm.delete_parameter(Name="/ml/alitav3-batch-endpoint-dev")

@@ -11,6 +11,7 @@ from animl_ops.cli import _aws_failure
 from animl_ops.plan import find_environment, planned_endpoints
 from animl_ops.quota import read_quota
 from model_registry.loader import load_fleet
+from tests.conftest import ANIML_ACCOUNT
 from tests.ops.conftest import deploy_by_hand, run_ops
 
 
@@ -18,7 +19,7 @@ def test_planned_usage_per_account_and_region():
     run = run_ops("quota", "--json")
     assert run.returncode == 0, run.stderr
     usage = {(u["account"], u["region"]): u for u in run.json()}
-    animl = usage["123456789012", "us-west-2"]
+    animl = usage[ANIML_ACCOUNT, "us-west-2"]
     assert (animl["concurrency"], animl["quota"], animl["headroom"]) == (940, 1000, 60)
     assert (animl["endpoints"], animl["endpoint_quota"]) == (20, 50)
     partner = usage["210987654321", "ca-central-1"]
@@ -61,8 +62,8 @@ def deploy_the_registry_by_hand(emulator, account) -> dict[str, str]:
     return names
 
 
-def test_live_reads_the_account_and_flags_unmanaged_endpoints_and_drift(emulator):
-    account = emulator.default_account
+def test_live_reads_the_account_and_flags_unmanaged_endpoints_and_drift(emulator, animl_account):
+    account = animl_account
     env = emulator.env(account, "us-west-2")
     deploy_the_registry_by_hand(emulator, account)
 
@@ -95,11 +96,11 @@ def test_live_reads_the_account_and_flags_unmanaged_endpoints_and_drift(emulator
     ]
     table = run_ops("quota", "--live", "--environment", "animl", env=env)
     assert (
-        "unmanaged 123456789012/us-west-2: endpoint mirav2-concurrency-80 is not in the registry"
+        f"unmanaged {ANIML_ACCOUNT}/us-west-2: endpoint mirav2-concurrency-80 is not in the registry"
         in table.stdout
     )
     assert (
-        "drift 123456789012/us-west-2: /ml/nzdoc-batch-endpoint-dev: parameter missing"
+        f"drift {ANIML_ACCOUNT}/us-west-2: /ml/nzdoc-batch-endpoint-dev: parameter missing"
         in table.stdout
     )
 
@@ -116,9 +117,9 @@ def test_live_reads_the_account_and_flags_unmanaged_endpoints_and_drift(emulator
     ],
 )
 def test_live_reports_a_serverless_config_that_differs_from_the_registry(
-    emulator, registry, change, problem
+    emulator, animl_account, registry, change, problem
 ):
-    account = emulator.default_account
+    account = animl_account
     deploy_the_registry_by_hand(emulator, account)
     registry.edit_model("mirav2", lambda m: m["endpoints"]["batch"].update(change))
     run = run_ops(
@@ -140,7 +141,7 @@ def test_live_refuses_credentials_of_another_account(emulator):
     assert run.returncode == 2
     assert run.stderr == (
         "error: the credentials are for account 210987654321, but the environment is in account "
-        "123456789012: use a profile of that account\n"
+        f"{ANIML_ACCOUNT}: use a profile of that account\n"
     )
 
 

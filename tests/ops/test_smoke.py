@@ -28,10 +28,10 @@ def test_a_local_detector_container_answers_in_the_api_format(detector_artifact)
     assert "labels ['1', '2', '3'], OK" in run.stdout
 
 
-def queue_responses(emulator, *bodies: bytes) -> None:
+def queue_responses(emulator, account, *bodies: bytes) -> None:
     """The emulator answers the next InvokeEndpoint calls with these bodies."""
     results = {
-        "account_id": emulator.default_account.account_id,
+        "account_id": account.account_id,
         "region": "us-west-2",
         "results": [{"Body": body.decode(), "ContentType": "application/json"} for body in bodies],
     }
@@ -43,8 +43,7 @@ def queue_responses(emulator, *bodies: bytes) -> None:
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
 
-def deploy_mirav2_by_hand(emulator) -> dict[str, str]:
-    account = emulator.default_account
+def deploy_mirav2_by_hand(emulator, account) -> dict[str, str]:
     ssm = emulator.client("ssm", account, "us-west-2")
     for kind in ("batch", "realtime"):
         name = deploy_by_hand(emulator, account, "us-west-2", f"mirav2-{kind}", 6144, 20)
@@ -53,15 +52,15 @@ def deploy_mirav2_by_hand(emulator) -> dict[str, str]:
 
 
 def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
-    emulator, mirav2_artifact
+    emulator, animl_account, mirav2_artifact
 ):
-    env = deploy_mirav2_by_hand(emulator)
+    env = deploy_mirav2_by_hand(emulator, animl_account)
     # The emulator answers with what the real container answers to the same sample.
     mirav2 = load_fleet().models["mirav2"]
     call = sample_call(mirav2, mirav2.records[0], is_batch=True)
     with serving_archive(mirav2_artifact) as url:
         _, served = invoke(url, call.body, call.content_type)
-    queue_responses(emulator, served)
+    queue_responses(emulator, animl_account, served)
 
     run = run_ops("smoke", "animl", "mirav2", "--json", env=env)
     assert run.returncode == 0, run.stderr
@@ -76,24 +75,24 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
     }
 
 
-def test_a_response_the_api_cannot_read_fails_the_smoke_test(emulator):
+def test_a_response_the_api_cannot_read_fails_the_smoke_test(emulator, animl_account):
     # A new emulator: moto 5.2 caches InvokeEndpoint answers by body alone, across endpoints.
-    env = deploy_mirav2_by_hand(emulator)
-    queue_responses(emulator, b'{"bird": 2.5}')
+    env = deploy_mirav2_by_hand(emulator, animl_account)
+    queue_responses(emulator, animl_account, b'{"bird": 2.5}')
     run = run_ops("smoke", "animl", "mirav2", "--endpoint", "realtime", env=env)
     assert run.returncode == 1
     assert "mirav2-realtime: InService" in run.stdout
     assert "FAILED bad response: the confidence of 'bird' is 2.5, outside 0.0..1.0" in run.stdout
 
 
-def test_a_missing_parameter_says_to_deploy_first(emulator):
+def test_a_missing_parameter_says_to_deploy_first(emulator, animl_account):
     run = run_ops(
         "smoke",
         "animl",
         "mirav2",
         "--stage",
         "dev",
-        env=emulator.env(emulator.default_account, "us-west-2"),
+        env=emulator.env(animl_account, "us-west-2"),
     )
     assert run.returncode == 2
     assert run.stderr == (
@@ -113,8 +112,8 @@ def test_unknown_names_are_one_line_errors():
         assert (run.returncode, run.stderr) == (2, message + "\n")
 
 
-def test_a_parameter_naming_a_deleted_endpoint_says_to_redeploy(emulator):
-    account = emulator.default_account
+def test_a_parameter_naming_a_deleted_endpoint_says_to_redeploy(emulator, animl_account):
+    account = animl_account
     emulator.client("ssm", account, "us-west-2").put_parameter(
         Name="/ml/mirav2-batch-endpoint-prod", Value="mirav2-batch", Type="String"
     )
