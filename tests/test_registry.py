@@ -9,6 +9,7 @@ import pytest
 
 from model_registry.loader import RegistryError, load_fleet
 from model_registry.schema import ModelSpec
+from tests.conftest import ANIML_ACCOUNT
 from tests.ops.conftest import registry_artifact
 
 ANIML_MODELS = {
@@ -475,7 +476,7 @@ def test_all_problems_are_reported_at_once(registry):
             lambda e: e.append(
                 dict(e[1], name="second", account=e[0]["account"], region=e[0]["region"])
             ),
-            "environments.2.models: 'megadetector-v5a' is already deployed to 123456789012/us-west-2 by environment 'animl'",
+            f"environments.2.models: 'megadetector-v5a' is already deployed to {ANIML_ACCOUNT}/us-west-2 by environment 'animl'",
         ),
         (
             lambda e: e.append(
@@ -488,7 +489,7 @@ def test_all_problems_are_reported_at_once(registry):
                     concurrency_quota=900,
                 )
             ),
-            "environments.2: shares account 123456789012 in us-west-2 with environment 'animl' but declares other quotas",
+            f"environments.2: shares account {ANIML_ACCOUNT} in us-west-2 with environment 'animl' but declares other quotas",
         ),
     ],
 )
