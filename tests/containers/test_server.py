@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from animl_ops.local_runtime import free_port, runtime_env
 from tests.containers.conftest import (
     CLASSIFIER_LABELS,
     CONTAINER_DIR,
@@ -321,3 +324,49 @@ def test_serve_is_the_only_command():
         text=True,
     )
     assert (result.returncode, result.stderr.strip()) == (2, "usage: python -m animl_serve serve")
+
+
+def test_malformed_http_gets_a_json_error(classifier_url):
+    host, port = classifier_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"NOT A REQUEST LINE\r\n\r\n")
+        chunks = []
+        while chunk := connection.recv(4096):
+            chunks.append(chunk)
+        answer = b"".join(chunks).decode()
+    head, body = answer.split("\r\n\r\n", 1)
+    assert head.startswith("HTTP/1.1 400")
+    assert "content-type: application/json" in head.lower()
+    assert json.loads(body)["error"].startswith("malformed HTTP request")
+
+
+def test_a_client_that_disconnects_is_an_info_line_not_a_traceback(artifacts, tmp_path):
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "animl_serve", "serve"],
+            env=runtime_env(artifacts["classifier"], port),
+            cwd=CONTAINER_DIR, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/ping").status_code == 200:
+                    break
+            time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100000\r\n\r\n{"image": "'
+            )
+        time.sleep(1)
+        assert httpx.get(f"{url}/ping").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    text = log.read_text()
+    assert "the client disconnected before sending the whole body" in text
+    assert "Traceback" not in text

@@ -7,6 +7,7 @@ import sys
 
 import uvicorn
 
+from animl_serve.http import JsonErrorH11Protocol
 from animl_serve.server import create_app
 from animl_serve.settings import SettingsError, load_settings
 
@@ -31,6 +32,7 @@ def main(argv: list[str]) -> int:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        http=JsonErrorH11Protocol,
         timeout_keep_alive=75,  # longer than SageMaker's idle connection reuse
     )
     return 0

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -118,6 +118,9 @@ def create_app(settings: Settings, exit_on_load_failure: bool = True) -> Starlet
         except ClientError as exc:
             log.info("rejected request: %s", exc)
             return error_response(str(exc), exc.status)
+        except ClientDisconnect:
+            log.info("the client disconnected before sending the whole body")
+            return error_response("the client disconnected", 400)
         except Exception:
             log.exception("inference failed")
             return error_response(
