@@ -65,6 +65,10 @@ class ServerlessModelEndpointProps:
     environment: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: The key of an SSE-KMS artifact; the role may decrypt with exactly it.
+    artifact_kms_key_arn: str | None = None
+    #: The endpoint config's KmsKeyId (SageMaker encrypts a serverless endpoint's image with it).
+    kms_key_arn: str | None = None
 
     def problems(self) -> list[str]:
         """Every range SageMaker enforces, checked at once."""
@@ -106,6 +110,12 @@ class ServerlessModelEndpoint(Construct):
             description=f"SageMaker execution role of the {self.endpoint_name} endpoint",
         )
         self.model_data_url = self._grant_artifact(props.artifact)
+        for key, actions in (
+            (props.artifact_kms_key_arn, ["kms:Decrypt"]),
+            (props.kms_key_arn, ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]),
+        ):
+            if key is not None:
+                self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[key]))
         image_uri = self._grant_image(props.image, stack)
         Validations.of(self.role).acknowledge(
             Acknowledgment(
@@ -132,6 +142,7 @@ class ServerlessModelEndpoint(Construct):
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
+            kms_key_id=props.kms_key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,

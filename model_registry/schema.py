@@ -42,6 +42,9 @@ _S3_ARTIFACT_PATTERN = re.compile(
 )
 _COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 # An image in Amazon ECR, by tag or digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO(:TAG|@sha256:D)
+_KMS_KEY_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[a-f0-9-]{36}$"
+)
 _ECR_IMAGE_PATTERN = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com"
     r"/(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
@@ -70,6 +73,14 @@ def classes_file_labels(path: Path) -> list[tuple[int, str]]:
         for number, line in enumerate(lines, start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def _check_kms_key(value: str | None) -> str | None:
+    if value is not None and not _KMS_KEY_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} must be a KMS key ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (not an alias)"
+        )
+    return value
 
 
 def _context_dir(info: ValidationInfo, key: str) -> Path:
@@ -224,6 +235,9 @@ class ModelSpec(_Strict):
     container: str | None = None
     image: str | None = None
     artifact: str
+    #: The KMS key an s3:// artifact is encrypted with (SSE-KMS), in any account: the role may
+    #: decrypt with exactly that key.
+    artifact_kms_key: str | None = None
     classes: tuple[Annotated[ClassSpec, BeforeValidator(class_shorthand)], ...] | None = None
     classes_file: str | None = None
     #: SpeciesNet: its release's taxonomy_release.txt, one label a line.
@@ -240,6 +254,11 @@ class ModelSpec(_Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         return _check_name(v, MODEL_NAME_MAX_CHARS)
+
+    @field_validator("artifact_kms_key")
+    @classmethod
+    def _kms_key_arn(cls, v: str | None) -> str | None:
+        return _check_kms_key(v)
 
     @field_validator("image")
     @classmethod
@@ -387,6 +406,14 @@ class EnvironmentSpec(_Strict):
     endpoint_quota: int = Field(default=limits.ENDPOINTS_PER_REGION, ge=1)
     quota_warning_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
     stack_shards: int = Field(default=4, ge=1, le=64)
+    #: A customer managed KMS key for the endpoints' configs (KmsKeyId: SageMaker encrypts the
+    #: image of a serverless endpoint with it); none: SageMaker's own key.
+    endpoint_kms_key: str | None = None
+
+    @field_validator("endpoint_kms_key")
+    @classmethod
+    def _kms_key_arn(cls, v: str | None) -> str | None:
+        return _check_kms_key(v)
 
     @field_validator("name")
     @classmethod

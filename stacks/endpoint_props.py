@@ -30,6 +30,7 @@ def endpoint_props(
     region: str,
     stages: Sequence[str],
     containers_dir: Path,
+    kms_key_arn: str | None = None,
 ) -> ServerlessModelEndpointProps:
     name = endpoint_name(model.name, kind)
     return ServerlessModelEndpointProps(
@@ -43,4 +44,6 @@ def endpoint_props(
         parameters={stage: parameter_name(model.name, kind, stage) for stage in stages},
         # Cost-allocation tags on what SageMaker bills for.
         tags={"animl:model": model.name, "animl:endpoint": name},
+        artifact_kms_key_arn=model.artifact_kms_key,
+        kms_key_arn=kms_key_arn,
     )

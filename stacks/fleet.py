@@ -41,6 +41,7 @@ def add_environment(
             models=shard_models,
             stages=environment.stages,
             containers_dir=containers_dir,
+            kms_key_arn=environment.endpoint_kms_key,
             description=(
                 f"Animl serverless model endpoints, environment {environment.name}, "
                 f"shard {shard + 1} of {environment.stack_shards} (stages: "

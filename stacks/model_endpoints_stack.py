@@ -25,6 +25,7 @@ class ModelEndpointsStack(Stack):
         stages: Sequence[str],
         containers_dir: Path,
         description: str,
+        kms_key_arn: str | None = None,
     ) -> None:
         # No CDKMetadata resource: a shard whose models are all removed must synthesize an empty
         # template, which `cdk deploy` then deletes instead of keeping orphaned endpoints.
@@ -34,7 +35,7 @@ class ModelEndpointsStack(Stack):
             for kind, spec in model.endpoints.items():
                 props = endpoint_props(
                     model, kind, spec, region=str(env.region), stages=stages,
-                    containers_dir=containers_dir,
+                    containers_dir=containers_dir, kms_key_arn=kms_key_arn,
                 )  # fmt: skip
                 name = endpoint_name(model.name, kind)
                 self.endpoints.append(ServerlessModelEndpoint(self, name, props=props))

@@ -189,6 +189,10 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
             "container: give either container (a folder) or image (ECR)",
         ),
         (
+            lambda d: d.update(artifact_kms_key="alias/animl-models"),
+            "artifact_kms_key: 'alias/animl-models' must be a KMS key ARN",
+        ),
+        (
             lambda d: d.update(image="docker.io/library/python:3.11"),
             "image: 'docker.io/library/python:3.11' must be an Amazon ECR image",
         ),
@@ -471,6 +475,10 @@ def test_all_problems_are_reported_at_once(registry):
             "environments.0.quota_warning_ratio: 1.5: Input should be less than or equal to 1",
         ),
         (lambda e: e[0].update(shards=4), "environments.0.shards: unknown key"),
+        (
+            lambda e: e[0].update(endpoint_kms_key="arn:aws:kms:us-west-2:1:key/x"),
+            "environments.0.endpoint_kms_key: 'arn:aws:kms:us-west-2:1:key/x' must be a KMS key ARN",
+        ),
         (lambda e: e.append(dict(e[0])), "environments.2.name: duplicate environment 'animl'"),
         (
             lambda e: e.append(

@@ -340,3 +340,23 @@ def test_cost_tags_go_on_the_billed_sagemaker_resources_only(mirav2_batch):
         template.has_resource_properties(resource_type, {"Tags": expected_tags})
     for parameter in template.find_resources("AWS::SSM::Parameter").values():
         assert "Tags" not in parameter["Properties"]
+
+
+KEY = "arn:aws:kms:us-west-2:830244800171:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ENDPOINT_KEY = "arn:aws:kms:us-west-2:111122223333:key/0000abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_an_artifact_encrypted_with_a_kms_key_in_another_account_may_be_decrypted_with_it():
+    _, template = synth(props(artifact_kms_key_arn=KEY))
+    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": KEY} in _statements(template)
+    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"KmsKeyId": Match.absent()})
+
+
+def test_an_endpoint_key_encrypts_the_config_and_only_that_key_is_granted():
+    _, template = synth(props(kms_key_arn=ENDPOINT_KEY))
+    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"KmsKeyId": ENDPOINT_KEY})
+    assert {
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+        "Effect": "Allow",
+        "Resource": ENDPOINT_KEY,
+    } in _statements(template)
