@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_EC2_METADATA_DISABLED := true
+# Where synth and diff write, and which registry they read.
+OUT ?= cdk.out
+REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev synth test test-fast demo lint format bench bench-serving clean
+.PHONY: setup setup-dev synth diff test test-fast demo lint format bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +36,18 @@ setup-dev: setup $(VENV)/.installed-dev
 
 ## The main job: synthesize every environment with cdk-nag and the quota guard.
 synth: setup
-	npx --no-install cdk synth --quiet
+	npx --no-install cdk synth --quiet --output $(OUT) --context registry=$(REGISTRY)
+
+## What a registry change does, against the last `make synth` (cdk.out), with no AWS account.
+diff: setup
+	@test -d $(OUT) || { echo "no $(OUT): run make synth before the change first"; exit 2; }
+	npx --no-install cdk synth --quiet --output $(OUT).new --context registry=$(REGISTRY)
+	@for new in $(OUT).new/*.template.json; do \
+	  stack=$$(basename $$new .template.json); \
+	  if [ -f $(OUT)/$$stack.template.json ]; then \
+	    npx --no-install cdk diff --app $(OUT).new --template $(OUT)/$$stack.template.json $$stack; \
+	  else echo "$$stack: a new stack"; fi; \
+	done
 
 ## Lint, then the whole test suite.
 test: setup-dev lint
@@ -62,4 +76,4 @@ bench-serving: setup-dev
 	$(BIN)/python benchmarks/serving.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .ruff_cache
+	rm -rf cdk.out cdk.out.new .pytest_cache .ruff_cache

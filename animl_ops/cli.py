@@ -56,7 +56,7 @@ app.add_typer(artifact_app, name="artifact")
 migrate_app = typer.Typer(no_args_is_help=True, help="Take over a hand-made fleet.")
 app.add_typer(migrate_app, name="migrate")
 # Logs and CI are not terminals: keep tables and one-line errors whole there.
-out = Console(width=None if sys.stdout.isatty() else 160)
+out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, soft_wrap=True)
 
 RegistryOption = Annotated[

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cdk_synth
+from tests.conftest import REPO_ROOT, cdk_synth
 
 ANIML_ENDPOINTS = {
     "megadetector-v5a": ("batch", "realtime"),
@@ -164,3 +165,19 @@ def test_a_bad_registry_fails_with_one_line_per_problem_and_no_traceback(registr
     )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "cdk.out" / "manifest.json").exists()
+
+
+def test_make_diff_shows_a_registry_change_with_no_aws_account(registry, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    make = ["make", "-s", f"OUT={tmp_path / 'out'}", f"REGISTRY={registry.root}"]
+    before = subprocess.run(
+        [*make, "synth"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert before.returncode == 0, before.stderr
+    registry.edit_model("mirav2", lambda m: m["endpoints"]["batch"].update(max_concurrency=60))
+    diff = subprocess.run([*make, "diff"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert diff.returncode == 0, diff.stderr
+    output = diff.stdout + diff.stderr
+    assert '[-]   "MaxConcurrency": 80,' in output
+    assert '[+]   "MaxConcurrency": 60,' in output
+    assert "mirav2-batch/Config" in output
