@@ -512,12 +512,10 @@ def migrate_run(
         executor = migration.Executor(
             m.account,
             m.assembly,
-            m.environment.name,
             m.environment.region,
             f"cdk-hnb659fds-assets-{m.environment.account}-{m.environment.region}",
             smoke_target,
             keep_configs,
-            out.print,
         )
         state = m.state()
         _print_plan(state, drain)

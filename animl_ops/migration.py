@@ -231,12 +231,10 @@ class Executor:
 
     account: Account
     assembly: Assembly
-    environment: str
     region: str
     bucket: str
     smoke: Callable[[Target, str], str | None]  # (target, endpoint) -> problem or None
     keep_configs: bool
-    log: Callable[[str], None]
 
     def run(self, step: Step, state: FleetState, progress: Progress) -> None:
         getattr(self, f"_{step.action}")(step, state, progress)

@@ -41,10 +41,6 @@ class Progress:
     flipped_at: datetime | None  # when the last parameter was flipped
     imported: bool
 
-    @property
-    def done(self) -> bool:
-        return self.imported and self.old is None
-
 
 @dataclass(frozen=True)
 class FleetState:

@@ -6,11 +6,10 @@ from dataclasses import asdict, dataclass, field
 
 import botocore.exceptions
 
+from animl_contract import limits
 from animl_ops.inventory import Inventory
 from animl_ops.plan import PlannedEndpoint, planned_endpoints
 from model_registry.loader import Fleet
-
-SERVERLESS_CONCURRENCY_QUOTA = "L-96300102"
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def read_quota(service_quotas) -> int | None:
     """The account's serverless concurrency quota, or None where Service Quotas cannot tell."""
     try:
         quota = service_quotas.get_service_quota(
-            ServiceCode="sagemaker", QuotaCode=SERVERLESS_CONCURRENCY_QUOTA
+            ServiceCode=limits.CONCURRENCY_QUOTA_SERVICE, QuotaCode=limits.CONCURRENCY_QUOTA_CODE
         )
         return int(quota["Quota"]["Value"])
     except (botocore.exceptions.ClientError, KeyError):

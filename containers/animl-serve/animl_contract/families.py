@@ -3,4 +3,3 @@
 from typing import Literal
 
 Family = Literal["detector", "crop-classifier", "speciesnet"]
-FAMILIES: tuple[Family, ...] = ("detector", "crop-classifier", "speciesnet")

@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from animl_contract.limits import PAYLOAD_MAX_BYTES
 from animl_serve.backend import GRAPH_LEVELS
 from animl_serve.cpu import usable_cpus
-
-MAX_BODY_BYTES = 4 * 1024 * 1024  # SageMaker's payload limit
 
 
 class SettingsError(ValueError):
@@ -58,7 +57,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         intra_op_threads=_int(env, "ANIML_INTRA_OP_THREADS", usable_cpus(), 1, 256),
         graph_optimization=graph,
         inference_workers=_int(env, "ANIML_INFERENCE_WORKERS", 1, 1, 64),
-        max_body_bytes=_int(env, "ANIML_MAX_BODY_BYTES", MAX_BODY_BYTES, 1024, 64 * MAX_BODY_BYTES),
+        max_body_bytes=_int(
+            env, "ANIML_MAX_BODY_BYTES", PAYLOAD_MAX_BYTES, 1024, 64 * PAYLOAD_MAX_BYTES
+        ),
         max_image_pixels=_int(env, "ANIML_MAX_IMAGE_PIXELS", 100_000_000, 1, 1_000_000_000),
         log_level=env.get("ANIML_LOG_LEVEL", "info").lower(),
     )
