@@ -76,7 +76,7 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
 
 
 def test_a_response_the_api_cannot_read_fails_the_smoke_test(emulator, animl_account):
-    # A new emulator: moto 5.2 caches InvokeEndpoint answers by body alone, across endpoints.
+    # A new emulator: moto 5.2 keeps the answer an endpoint gave to a body and gives it again.
     env = deploy_mirav2_by_hand(emulator, animl_account)
     queue_responses(emulator, animl_account, b'{"bird": 2.5}')
     run = run_ops("smoke", "animl", "mirav2", "--endpoint", "realtime", env=env)
