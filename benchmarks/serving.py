@@ -36,20 +36,16 @@ sys.path[:0] = [str(CONTAINER_DIR), str(Path(__file__).parent)]
 
 from architectures import resnet50, yolov5x6  # noqa: E402
 
+from animl_contract.artifact import parse_artifact_config  # noqa: E402
 from animl_serve import geometry  # noqa: E402
 from animl_serve.backend import OnnxBackend, SessionOptions  # noqa: E402
 from animl_serve.cpu import usable_cpus  # noqa: E402
 from animl_serve.handlers import Limits, load_handler  # noqa: E402
-from animl_serve.handlers.base import to_batch  # noqa: E402
+from animl_serve.handlers.base import crop_and_resize, to_batch  # noqa: E402
 from animl_serve.images import decode_image  # noqa: E402
-from animl_serve.model_config import parse_model_config  # noqa: E402
 from animl_serve.package import build  # noqa: E402
 
-MD_CLASSES = [
-    {"id": "1", "name": "animal"},
-    {"id": "2", "name": "person"},
-    {"id": "3", "name": "vehicle"},
-]
+MD_LABELS = ["1", "2", "3"]
 CLASSIFIER_CLASSES = [f"species {i}" for i in range(24)]
 CROP_BOX = [0.3, 0.4, 0.7, 0.6]  # [ymin, xmin, ymax, xmax]
 
@@ -85,26 +81,18 @@ class Case:
 
 
 def md_tensor(image_bytes: bytes, config: dict, input_shape: tuple) -> np.ndarray:
-    image = decode_image(image_bytes, 100_000_000)
-    plan = geometry.plan_letterbox(
-        *image.size, (input_shape[2], input_shape[3]), 64, pad_to_stride_only=False
-    )
-    return (
-        np.ascontiguousarray(
-            geometry.letterbox(image, plan).transpose(2, 0, 1)[None], dtype=np.float32
-        )
-        / 255.0
-    )
+    image = decode_image(image_bytes, 100_000_000, False)
+    plan = geometry.plan_letterbox(*image.size, (input_shape[2], input_shape[3]), 64, fixed=True)
+    canvas = geometry.letterbox(image, plan, "cv2-linear")
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
 
 
 def classifier_tensor(image_bytes: bytes, config: dict, input_shape: tuple) -> np.ndarray:
-    image = decode_image(image_bytes, 100_000_000)
+    image = decode_image(image_bytes, 100_000_000, False)
+    settings = parse_artifact_config(config).preprocessing.classifier
+    assert settings is not None
     box = geometry.parse_bbox(CROP_BOX, "yxyx")
-    crop = geometry.square_crop(image, geometry.plan_square_crop(box, *image.size))
-    size = config["input_size"]
-    return to_batch(
-        crop.resize((size, size), Image.Resampling.BILINEAR), parse_model_config(config)
-    )
+    return to_batch(crop_and_resize(image, box, settings), settings)
 
 
 CASES = [
@@ -115,8 +103,8 @@ CASES = [
             "name": "megadetector-v5a",
             "version": "bench",
             "family": "detector",
-            "input_size": 1280,
-            "classes": MD_CLASSES,
+            "labels": MD_LABELS,
+            "preprocessing": {"detector": {"canvas": [1280, 1280], "canvas_mode": "fixed"}},
         },
         "image/jpeg",
         lambda image: image,
@@ -129,8 +117,10 @@ CASES = [
             "name": "classifier",
             "version": "bench",
             "family": "crop-classifier",
-            "input_size": 224,
-            "classes": CLASSIFIER_CLASSES,
+            "labels": CLASSIFIER_CLASSES,
+            "preprocessing": {
+                "classifier": {"input_size": 224, "normalization": "imagenet", "top_k": None}
+            },
         },
         "application/json",
         lambda image: json.dumps(
