@@ -158,6 +158,20 @@ UnverifiedField = Literal[
 ]
 
 
+class AlarmThresholds(_Strict):
+    """When an endpoint's alarms fire. Each is checked over 5-minute periods; an idle endpoint
+    publishes no data, which counts as not breaching."""
+
+    #: Sum of Invocation5XXErrors in 5 minutes: answers the runtime failed to give.
+    invocation_5xx_errors: int = Field(default=5, ge=1)
+    #: Maximum ModelSetupTime: a cold start close to the first-ping limit fails outright.
+    model_setup_seconds: float = Field(default=150, gt=0, le=limits.FIRST_PING_SECONDS)
+    #: Maximum ModelLatency: an invocation close to the timeout fails outright.
+    model_latency_seconds: float = Field(default=45, gt=0, le=limits.INVOCATION_TIMEOUT_SECONDS)
+    #: Maximum ServerlessConcurrentExecutionsUtilization: at 1 requests are throttled.
+    concurrency_utilization: float = Field(default=0.9, gt=0, le=1)
+
+
 class EndpointSpec(_Strict):
     memory_mb: int
     max_concurrency: int
@@ -165,6 +179,7 @@ class EndpointSpec(_Strict):
     environment: dict[str, Annotated[str, BeforeValidator(_require_string)]] = Field(
         default_factory=dict
     )
+    alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
 
     @field_validator("memory_mb")
     @classmethod
@@ -409,6 +424,8 @@ class EnvironmentSpec(_Strict):
     #: A customer managed KMS key for the endpoints' configs (KmsKeyId: SageMaker encrypts the
     #: image of a serverless endpoint with it); none: SageMaker's own key.
     endpoint_kms_key: str | None = None
+    #: Who receives the environment's alarms by e-mail (each confirms the subscription once).
+    alarm_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
 
     @field_validator("endpoint_kms_key")
     @classmethod

@@ -1,10 +1,11 @@
-"""The one place where a registry entry becomes the props of a ServerlessModelEndpoint."""
+"""The one place where a registry entry becomes the props of the constructs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from animl_constructs.fleet_monitoring import MonitoredEndpoint
 from animl_constructs.serverless_model_endpoint import (
     ImageFromFolder,
     ImageInEcr,
@@ -46,4 +47,12 @@ def endpoint_props(
         tags={"animl:model": model.name, "animl:endpoint": name},
         artifact_kms_key_arn=model.artifact_kms_key,
         kms_key_arn=kms_key_arn,
+    )
+
+
+def monitored_endpoint(
+    model: ModelSpec, kind: EndpointKind, spec: EndpointSpec
+) -> MonitoredEndpoint:
+    return MonitoredEndpoint(
+        endpoint_name=endpoint_name(model.name, kind), **spec.alarms.model_dump()
     )

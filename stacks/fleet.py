@@ -11,6 +11,7 @@ from animl_constructs.serverless_quota_guard import AccountRegion, RegionQuota, 
 from model_registry.loader import Fleet
 from model_registry.schema import EnvironmentSpec, ModelSpec
 from stacks.model_endpoints_stack import ModelEndpointsStack
+from stacks.monitoring_stacks import EndpointAlarmsStack, MonitoringStack
 
 
 def shard_of(model_name: str, shards: int) -> int:
@@ -23,16 +24,45 @@ def stack_id(environment: EnvironmentSpec, shard: int) -> str:
     return f"{environment.name}-endpoints-{shard:02d}"
 
 
+def monitoring_stack_id(environment: EnvironmentSpec) -> str:
+    return f"{environment.name}-monitoring"
+
+
+def alarms_stack_id(environment: EnvironmentSpec, shard: int) -> str:
+    return f"{environment.name}-alarms-{shard:02d}"
+
+
+def _shard_description(environment: EnvironmentSpec, shard: int) -> str:
+    return f"environment {environment.name}, shard {shard + 1} of {environment.stack_shards}"
+
+
 def add_environment(
     app: App,
     environment: EnvironmentSpec,
     models: list[ModelSpec],
     containers_dir: Path,
 ) -> list[ModelEndpointsStack]:
-    """One stack per shard, every shard present even when empty (see ModelEndpointsStack)."""
+    """One endpoints stack and one alarms stack per shard, every shard present even when empty
+    (see ModelEndpointsStack), and the monitoring stack the alarms report to."""
     by_shard: list[list[ModelSpec]] = [[] for _ in range(environment.stack_shards)]
     for model in models:
         by_shard[shard_of(model.name, environment.stack_shards)].append(model)
+    monitoring = MonitoringStack(
+        app,
+        monitoring_stack_id(environment),
+        environment=environment,
+        models=models,
+        description=f"Alarm topic and dashboard of the Animl endpoints, {environment.name}",
+    )
+    for shard, shard_models in enumerate(by_shard):
+        alarms = EndpointAlarmsStack(
+            app,
+            alarms_stack_id(environment, shard),
+            environment=environment,
+            models=shard_models,
+            description=f"Alarms of the Animl endpoints, {_shard_description(environment, shard)}",
+        )
+        alarms.add_stack_dependency(monitoring, "the alarms notify the monitoring stack's topic")
     return [
         ModelEndpointsStack(
             app,
@@ -43,9 +73,8 @@ def add_environment(
             containers_dir=containers_dir,
             kms_key_arn=environment.endpoint_kms_key,
             description=(
-                f"Animl serverless model endpoints, environment {environment.name}, "
-                f"shard {shard + 1} of {environment.stack_shards} (stages: "
-                f"{', '.join(environment.stages)})"
+                f"Animl serverless model endpoints, {_shard_description(environment, shard)} "
+                f"(stages: {', '.join(environment.stages)})"
             ),
         )
         for shard, shard_models in enumerate(by_shard)

@@ -56,11 +56,18 @@ def test_the_real_app_synthesizes_with_nag_and_the_quota_guard(synthesized):
     result, stacks = synthesized
     assert result.returncode == 0, result.stderr
     assert sorted(stacks) == [
+        "animl-alarms-00",
+        "animl-alarms-01",
+        "animl-alarms-02",
+        "animl-alarms-03",
         "animl-endpoints-00",
         "animl-endpoints-01",
         "animl-endpoints-02",
         "animl-endpoints-03",
+        "animl-monitoring",
+        "partner-example-alarms-00",
         "partner-example-endpoints-00",
+        "partner-example-monitoring",
     ]
     assert "ValidationFailed" not in result.stderr
     # 940 of 1000 is above the 90% warning level: the guard says so without failing synthesis.
@@ -100,7 +107,7 @@ def test_endpoint_configs_match_the_registry_concurrency(synthesized):
 
 def test_partner_environment_has_only_its_models_and_prod_parameters(synthesized):
     _, stacks = synthesized
-    (partner,) = [t for name, t in stacks.items() if name.startswith("partner-example-")]
+    (partner,) = [t for name, t in stacks.items() if name.startswith("partner-example-endpoints")]
     names = sorted(
         r["Properties"]["Name"]
         for r in partner["Resources"].values()
@@ -120,6 +127,24 @@ def test_partner_environment_has_only_its_models_and_prod_parameters(synthesized
     ]
     assert len(urls) == 5
     assert all(u.startswith("s3://animl-model-zoo-ca-central-1/") for u in urls)
+
+
+def test_each_shard_watches_exactly_the_endpoints_of_its_endpoints_stack(synthesized):
+    _, stacks = synthesized
+    for name in stacks:
+        if "-endpoints-" not in name:
+            continue
+        endpoints = {
+            r["Properties"]["EndpointName"]
+            for r in resources_of_type(stacks, name, "AWS::SageMaker::Endpoint").values()
+        }
+        alarms_stack = name.replace("-endpoints-", "-alarms-")
+        alarms = resources_of_type(stacks, alarms_stack, "AWS::CloudWatch::Alarm")
+        watched = sorted(
+            next(d["Value"] for d in a["Properties"]["Dimensions"] if d["Name"] == "EndpointName")
+            for a in alarms.values()
+        )
+        assert watched == sorted(list(endpoints) * 4), alarms_stack
 
 
 def test_endpoint_logical_ids_are_stable(synthesized):

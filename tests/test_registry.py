@@ -124,6 +124,17 @@ def test_region_placeholder_resolves_per_environment():
             "endpoints.batch.environment: LONG: value is 1025 characters; the limit is 1024",
         ),
         ("colour", "red", "endpoints.batch.colour: unknown key"),
+        (
+            "alarms",
+            {"model_latency_seconds": 90},
+            "endpoints.batch.alarms.model_latency_seconds: 90: Input should be less than or equal to 60",
+        ),
+        (
+            "alarms",
+            {"concurrency_utilization": 1.5},
+            "endpoints.batch.alarms.concurrency_utilization: 1.5: Input should be less than or equal to 1",
+        ),
+        ("alarms", {"latency": 30}, "endpoints.batch.alarms.latency: unknown key"),
     ],
 )
 def test_endpoint_rules_name_file_and_field(registry, field, value, message):

@@ -41,7 +41,10 @@ def test_200_endpoints_fit_in_sharded_stacks(tmp_path):
         if r["Type"] == "AWS::SageMaker::Endpoint"
     )
     assert endpoints == 200
-    assert len(counts) == 8
+    assert sorted(counts) == sorted(
+        [f"scale-{kind}-{shard:02d}" for kind in ("endpoints", "alarms") for shard in range(8)]
+        + ["scale-monitoring"]
+    )
     assert max(counts.values()) < CFN_RESOURCES_PER_STACK * 0.8, counts
 
 
@@ -72,6 +75,9 @@ def test_adding_and_removing_models_moves_no_other_resource(tmp_path):
         ids = owned_by(before, name)
         assert len(ids) == 14  # 2 endpoints x (role, policy, model, config, endpoint, 2 parameters)
         assert {lid: before[lid] for lid in ids} == {lid: after[lid] for lid in ids}
+        alarms = owned_by(before, f"Alarms{name}")
+        assert len(alarms) == 8  # 2 endpoints x 4 alarms
+        assert {lid: before[lid] for lid in alarms} == {lid: after[lid] for lid in alarms}
     removed = owned_by(before, "model-003") | owned_by(before, "model-017")
     assert len(removed) == 28
     assert not removed & set(after)

@@ -23,6 +23,10 @@ moto 5.2 executes an IMPORT change set as a CREATE: it makes a second stack of t
 fails on a parameter that already exists. An IMPORT into an existing stack is applied as an
 update here, and an SSM parameter it lists is adopted as it is, as CloudFormation imports it.
 
+moto 5.2 keeps CloudWatch alarms but has no AWS::CloudWatch::Alarm resource: a stack of alarms
+deploys without them. CloudFormationAlarm creates, replaces and deletes them through moto's
+CloudWatch backend, and answers Fn::GetAtt Arn.
+
 moto 5.2 decodes an InvokeEndpoint body as UTF-8 and answers a JPEG, what the API sends
 MegaDetector, with a 500. The body is kept as bytes here.
 
@@ -44,6 +48,8 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudwatch.models import Alarm, cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.sagemaker.responses import SageMakerResponse
@@ -215,10 +221,84 @@ def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str]
     return 200, headers, answer
 
 
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+# Checked before CloudFormationAlarm joins CloudFormationModel's subclasses.
+_MOTO_HAS_ALARM_RESOURCE = any(
+    model.cloudformation_type() == ALARM_TYPE for model in CloudFormationModel.__subclasses__()
+)
+
+
+class CloudFormationAlarm(CloudFormationModel):
+    # moto files its models by service, read from the module name ("moto.<service>...").
+    __module__ = "moto.cloudwatch.cloudformation_alarm"
+
+    def __init__(self, alarm: Alarm) -> None:
+        self.alarm = alarm
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.alarm.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return ALARM_TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.alarm.alarm_arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ) -> CloudFormationAlarm:
+        p = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=p.get("AlarmName", resource_name),
+            namespace=p["Namespace"],
+            metric_name=p["MetricName"],
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p["Period"]),
+            threshold=float(p["Threshold"]),
+            statistic=p["Statistic"],
+            description=p.get("AlarmDescription", ""),
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions", []),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(alarm)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ) -> CloudFormationAlarm:
+        cls.delete_from_cloudformation_json(
+            original_resource.physical_resource_id, cloudformation_json, account_id, region_name
+        )
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
 def _check_patched() -> None:
     """The patches replace what moto WRITTEN_FOR_MOTO has; fail loudly when that changed."""
     assert version("moto") == WRITTEN_FOR_MOTO, f"moto_server.py was written for {WRITTEN_FOR_MOTO}"
     assert not hasattr(SageMakerResponse, "update_endpoint"), "moto has UpdateEndpoint now"
+    assert not _MOTO_HAS_ALARM_RESOURCE, f"moto has {ALARM_TYPE} now"
     for owner, name in (
         (CloudFormationBackend, "create_change_set"),
         (CloudFormationBackend, "execute_change_set"),

@@ -8,6 +8,13 @@ from animl_ops.inventory import Inventory
 from tests.conftest import ANIML_ACCOUNT
 from tests.e2e.conftest import Deployment
 
+ALARMED_METRICS = (
+    "Invocation5XXErrors",
+    "ModelSetupTime",
+    "ModelLatency",
+    "ServerlessConcurrentExecutionsUtilization",
+)
+MONITORING_STACKS = ("animl-monitoring", "animl-alarms-*")
 ECR_ASSETS_REPOSITORY = f"cdk-hnb659fds-container-assets-{ANIML_ACCOUNT}-us-west-2"
 
 
@@ -91,8 +98,28 @@ def test_removing_a_model_deletes_its_resources_and_nothing_else(animl):
     assert_matches_registry(animl, after)
 
 
+def test_the_monitoring_stack_watches_every_endpoint(animl):
+    animl.cli.deploy(animl.synth("monitoring"), *MONITORING_STACKS)
+    endpoints = {e.name for e in animl.planned()}
+    cloudwatch = animl.emulator.client("cloudwatch", animl.account, animl.region)
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert len(alarms) == 4 * len(endpoints)
+    watched = {(a["MetricName"], a["Dimensions"][0]["Value"]) for a in alarms}
+    for metric in ALARMED_METRICS:
+        assert {name for m, name in watched if m == metric} == endpoints, metric
+    sns = animl.emulator.client("sns", animl.account, animl.region)
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    assert topic.endswith(":animl-animl-alarms")
+    assert {action for a in alarms for action in a["AlarmActions"]} == {topic}
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+    (dashboard,) = cloudwatch.list_dashboards()["DashboardEntries"]
+    body = cloudwatch.get_dashboard(DashboardName=dashboard["DashboardName"])["DashboardBody"]
+    assert all(f'"{name}"' in body for name in endpoints)
+    assert {a["AlarmArn"] for a in alarms} <= set(re.findall(r"arn:aws:cloudwatch:[^\"]+", body))
+
+
 def test_destroy_leaves_nothing_of_ours(animl):
-    animl.cli.destroy(animl.synth("destroy"), animl.stacks)
+    animl.cli.destroy(animl.synth("destroy"), animl.stacks, *MONITORING_STACKS)
     inventory = animl.inventory()
     assert inventory.endpoints == {}
     assert inventory.config_names == inventory.model_names == frozenset()
@@ -104,5 +131,7 @@ def test_destroy_leaves_nothing_of_ours(animl):
         if s["StackStatus"] != "DELETE_COMPLETE"
     ]
     assert live == ["CDKToolkit"]
+    cloudwatch = animl.emulator.client("cloudwatch", animl.account, animl.region)
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []
     iam = animl.emulator.client("iam", animl.account, animl.region)
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("animl-")]

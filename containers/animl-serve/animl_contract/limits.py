@@ -35,6 +35,10 @@ ENDPOINT_NAME_MAX_CHARS = 63
 #: Request and response payloads of InvokeEndpoint.
 PAYLOAD_MAX_BYTES = 4 * 1024 * 1024
 
+#: An invocation fails after 60 s; a new container must answer its first ping within 3 minutes.
+INVOCATION_TIMEOUT_SECONDS = 60
+FIRST_PING_SECONDS = 180
+
 
 def default_concurrency_quota(region: str) -> int:
     """The default serverless concurrency quota of a region; new accounts may have less."""
