@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,11 +60,12 @@ def _pinged(url: str) -> bool:
 
 
 @contextmanager
-def serving(model_dir: Path, **extra_env: str) -> Iterator[str]:
-    """`python -m animl_serve serve` on a free loopback port; yields its URL once /ping is 200."""
+def serving(model_dir: Path, *, launcher: Sequence[str] = (), **extra_env: str) -> Iterator[str]:
+    """`python -m animl_serve serve` on a free loopback port; yields its URL once /ping is 200.
+    launcher: a command that runs the server's command line given as its last arguments."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "animl_serve", "serve"],
+        [*launcher, sys.executable, "-m", "animl_serve", "serve"],
         env=runtime_env(model_dir, port, **extra_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
