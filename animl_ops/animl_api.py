@@ -39,7 +39,7 @@ REQUIRED_ENDPOINT_PARAMETERS = (
     "/ml/nzi-adsv1-realtime-endpoint",
     "/ml/nzi-adsv1-batch-endpoint",
 )
-WHOLE_IMAGE = [0, 0, 1, 1]
+WHOLE_IMAGE: list[float] = [0, 0, 1, 1]
 EMPTY_LABEL = "0"
 
 
@@ -244,7 +244,7 @@ def speciesnet_call(
     """speciesnet (modelInterfaces.ts:295-384): the bbox as [x, y, w, h] (:10-14), the mode from
     the record id, country and admin1 region (the part after '-', :322) only in 'all' mode."""
     mode = speciesnet_mode(record)
-    sent = WHOLE_IMAGE
+    sent = list(WHOLE_IMAGE)
     if bbox:
         y1, x1, y2, x2 = bbox
         sent = [x1, y1, x2 - x1, y2 - y1]

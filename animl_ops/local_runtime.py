@@ -76,16 +76,16 @@ def serving(model_dir: Path, *, launcher: Sequence[str] = (), **extra_env: str) 
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _pinged(url):
             if process.poll() is not None:
-                raise LocalRuntimeError(
-                    f"the runtime exited with {process.returncode}: {process.stdout.read().strip()}"
-                )
+                output = process.stdout.read().strip() if process.stdout else ""
+                raise LocalRuntimeError(f"the runtime exited with {process.returncode}: {output}")
             if time.monotonic() > deadline:
                 raise LocalRuntimeError(f"/ping did not answer 200 within {START_TIMEOUT_S} s")
             time.sleep(0.05)
         yield url
     finally:
         stop(process)
-        process.stdout.close()
+        if process.stdout:
+            process.stdout.close()
 
 
 @contextmanager
@@ -105,7 +105,7 @@ def invoke(url: str, body: bytes, content_type: str | None) -> tuple[int, bytes]
     """POST /invocations; no Content-Type header when content_type is None, as the Animl API
     calls most endpoints (urllib would add a form encoding of its own)."""
     parsed = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
     headers = {"Content-Type": content_type} if content_type else {}
     try:
         connection.request("POST", "/invocations", body=body, headers=headers)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from animl_ops.cdk_runner import Assembly
 from animl_ops.inventory import TAKEOVER_TAG
@@ -89,10 +90,10 @@ def targets(
 class Account:
     """boto3 clients of one account and region."""
 
-    sagemaker: object
-    ssm: object
-    cloudformation: object
-    s3: object
+    sagemaker: Any
+    ssm: Any
+    cloudformation: Any
+    s3: Any
 
 
 def _pages(client, operation: str, key: str, **kwargs) -> list[dict]:

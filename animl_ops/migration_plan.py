@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from model_registry.schema import EndpointKind
+
 
 @dataclass(frozen=True)
 class Target:
@@ -20,7 +22,7 @@ class Target:
 
     name: str  # the stable endpoint name, <model>-<kind>
     model: str
-    kind: str
+    kind: EndpointKind
     stack: str
     max_concurrency: int
     parameters: tuple[str, ...]
@@ -111,7 +113,7 @@ def next_step(state: FleetState, now: datetime, drain: timedelta) -> Step | Wait
                 "create", p.target, f"deploy {p.target.stack} with {p.target.name} ({need})"
             )
         if draining:
-            until = min(d.flipped_at for d in draining if d.flipped_at) + drain  # type: ignore[operator]
+            until = min(d.flipped_at for d in draining if d.flipped_at) + drain
             return Wait(until, f"{need - free} more concurrency is needed for {p.target.name}")
         deficit = need - free
         if p.old is None or p.old_concurrency is None or p.old_concurrency - deficit < 1:
@@ -128,7 +130,7 @@ def next_step(state: FleetState, now: datetime, drain: timedelta) -> Step | Wait
             lower_to=lower_to,
         )
     if draining:
-        until = min(d.flipped_at for d in draining if d.flipped_at) + drain  # type: ignore[operator]
+        until = min(d.flipped_at for d in draining if d.flipped_at) + drain
         return Wait(until, "the last old endpoints drain")
     return None
 

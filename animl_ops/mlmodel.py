@@ -19,7 +19,7 @@ from model_registry.artifact import (
     read_artifact_config,
     taxonomy_disagreement,
 )
-from model_registry.schema import ClassSpec, ModelSpec, RecordSpec, class_shorthand
+from model_registry.schema import ClassSpec, ModelSpec, RecordSpec, UnverifiedField, class_shorthand
 
 #: The category the API writes as label '0' when nothing passes (src/scripts/seedDb.js).
 EMPTY_CATEGORY = {"_id": animl_api.EMPTY_LABEL, "name": "empty", "color": "#8D8D8D"}
@@ -71,7 +71,7 @@ def record_categories(model: ModelSpec, record: RecordSpec) -> list[dict[str, An
 def mlmodel_record(model: ModelSpec, record: RecordSpec) -> dict[str, Any]:
     """The record as the API's mongoose schema requires it; IncompleteRecord where the registry
     marks a required value unverified."""
-    missing = {
+    missing: dict[UnverifiedField, bool] = {
         "classes": not model.classes,
         "taxonomy": record.includes_taxonomy and not model.taxonomy,
         "version": record.version is None,

@@ -168,7 +168,8 @@ def serve_and_measure(model_dir: Path, case: Case, images: list[bytes]) -> dict:
     try:
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"server exited: {process.stderr.read().decode()[-2000:]}")
+                _, stderr = process.communicate()
+                raise SystemExit(f"server exited: {stderr.decode()[-2000:]}")
             try:
                 if httpx.get(f"{url}/ping", timeout=1).status_code == 200:
                     break

@@ -17,7 +17,7 @@ from animl_contract.artifact import (
     ArtifactConfigError,
     parse_artifact_config,
 )
-from model_registry.schema import ModelSpec
+from model_registry.schema import ModelSpec, UnverifiedField
 
 
 class NotPackageableError(ValueError):
@@ -25,11 +25,11 @@ class NotPackageableError(ValueError):
 
 
 def artifact_config(model: ModelSpec) -> ArtifactConfig:
-    missing = [
-        field
-        for field, value in (("classes", model.classes), ("preprocessing", model.preprocessing))
-        if not value
-    ]
+    required: dict[UnverifiedField, object] = {
+        "classes": model.classes,
+        "preprocessing": model.preprocessing,
+    }
+    missing = [field for field, value in required.items() if not value]
     if missing:
         reasons = "; ".join(f"{f}: {model.unverified.get(f, 'missing')}" for f in missing)
         raise NotPackageableError(

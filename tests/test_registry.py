@@ -530,5 +530,5 @@ def test_missing_environments_file_is_reported(registry):
 def test_model_spec_is_immutable():
     spec = load_fleet().models["mirav2"]
     with pytest.raises(ValueError, match="frozen"):
-        spec.name = "other"  # type: ignore[misc]
+        spec.name = "other"
     assert isinstance(spec, ModelSpec)

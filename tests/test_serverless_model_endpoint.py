@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -23,7 +24,7 @@ ECR_IMAGE = "830244800171.dkr.ecr.us-west-2.amazonaws.com/torchserve-mirav2:v2"
 
 def props(**changes) -> ServerlessModelEndpointProps:
     """The props of a mirav2 batch endpoint, with `changes`; the construct needs no registry."""
-    base = {
+    base: dict[str, Any] = {
         "endpoint_name": "mirav2-batch",
         "image": ImageFromFolder(REPO_ROOT / "containers" / "animl-serve"),
         "artifact": ARTIFACT,

@@ -9,6 +9,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -90,14 +91,14 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
         ),
         "slow": onnx_models.slow_classifier(root / "slow.onnx", 2, 32, matmuls=1000),
     }
-    md = {
+    md: dict[str, Any] = {
         "name": "megadetector-v5a",
         "version": "5a",
         "family": "detector",
         "labels": MD_LABELS,
         "preprocessing": {"detector": {"canvas": [960, 1280], "canvas_mode": "stride-multiple"}},
     }
-    classifier = {
+    classifier: dict[str, Any] = {
         "name": "mirav2",
         "version": "2.0",
         "family": "crop-classifier",

@@ -282,7 +282,7 @@ def test_sixteen_parallel_requests_all_succeed(classifier_url):
     assert [next(iter(r.json())) for r in responses] == [expected[i % 3] for i in range(16)]
 
 
-def test_ping_answers_while_an_inference_is_running(artifacts):
+def test_ping_answers_while_an_inference_is_running(artifacts) -> None:
     with serving(artifacts["slow"], ANIML_INTRA_OP_THREADS="1") as url:
         finished: dict[str, float] = {}
 

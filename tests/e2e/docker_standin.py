@@ -16,9 +16,10 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 
-def fail(message: str, status: int = 1) -> None:
+def fail(message: str, status: int = 1) -> NoReturn:
     print(f"docker stand-in: {message}", file=sys.stderr)
     sys.exit(status)
 

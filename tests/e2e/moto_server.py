@@ -167,7 +167,7 @@ def update_endpoint(self: SageMakerResponse) -> ActionResult:
 
 _create_change_set = CloudFormationBackend.create_change_set
 _backend_execute_change_set = CloudFormationBackend.execute_change_set
-_create_parameter = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_create_parameter = Parameter.create_from_cloudformation_json.__func__
 
 
 def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
@@ -255,7 +255,7 @@ class CloudFormationAlarm(CloudFormationModel):
         return self.alarm.alarm_arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
     ) -> CloudFormationAlarm:
         p = cloudformation_json["Properties"]
@@ -277,7 +277,7 @@ class CloudFormationAlarm(CloudFormationModel):
         return cls(alarm)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
     ) -> CloudFormationAlarm:
         cls.delete_from_cloudformation_json(
@@ -288,7 +288,7 @@ class CloudFormationAlarm(CloudFormationModel):
         )
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name
     ) -> None:
         cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])

@@ -187,7 +187,7 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
     try:
         first = migrate(env, registry, "run")
         lines = []
-        for line in first.stdout:  # type: ignore[union-attr]
+        for line in first.stdout:
             lines.append(line)
             if "step 25 done" in line:
                 os.kill(first.pid, signal.SIGKILL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -16,18 +17,20 @@ from animl_ops.migration_plan import (
     next_step,
     simulate,
 )
+from model_registry.schema import EndpointKind
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 DRAIN = timedelta(minutes=60)
 
 
 def target(name: str, concurrency: int) -> Target:
-    return Target(name, name.rsplit("-", 1)[0], name.rsplit("-", 1)[1], "stack", concurrency,
+    model, kind = name.rsplit("-", 1)
+    return Target(name, model, cast(EndpointKind, kind), "stack", concurrency,
                   (f"/ml/{name}-endpoint-prod",), f"{name}Endpoint", (f"{name}Parameter",))  # fmt: skip
 
 
 def handmade(name: str, concurrency: int, **changes) -> Progress:
-    fields = {"target": target(name, concurrency), "old": f"{name}-concurrency-{concurrency}",
+    fields: dict[str, Any] = {"target": target(name, concurrency), "old": f"{name}-concurrency-{concurrency}",
               "old_concurrency": concurrency, "adopted": True, "managed": None, "flipped": False,
               "flipped_at": None, "imported": False} | changes  # fmt: skip
     return Progress(**fields)

@@ -39,10 +39,11 @@ def scene(width: int, height: int, seed: int) -> Image.Image:
             rng.integers(height // 20 + 1, height // 3 + 2),
         )
         color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        box = [int(v) for v in (x0, y0, x0 + w, y0 + h)]
         if rng.random() < 0.5:
-            draw.ellipse((x0, y0, x0 + w, y0 + h), fill=color)
+            draw.ellipse(box, fill=color)
         else:
-            draw.rectangle((x0, y0, x0 + w, y0 + h), fill=color)
+            draw.rectangle(box, fill=color)
     image = image.filter(ImageFilter.GaussianBlur(max(1, width // 800)))
     noise = rng.normal(0, 6, (height, width, 3))
     return Image.fromarray((np.asarray(image) + noise).clip(0, 255).astype(np.uint8))

@@ -108,7 +108,7 @@ def crop_and_resize(
 
 def to_batch(image: Image.Image, settings: ClassifierSettings) -> np.ndarray:
     """A one-image float32 batch: pixels / 255, normalized, laid out as the model wants."""
-    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    pixels: np.ndarray = np.asarray(image, dtype=np.float32) / 255.0
     norm = settings.normalization
     pixels = (pixels - np.asarray(norm.mean, np.float32)) / np.asarray(norm.std, np.float32)
     if settings.layout == "NCHW":

@@ -127,8 +127,8 @@ class SpeciesNetHandler(Handler):
                 for d, bbox in zip(detections, reported, strict=True)
             ]
             if box == WHOLE_IMAGE and detections:
-                top = reported[0]
-                box, xywh = (top[0], top[1], top[0] + top[2], top[1] + top[3]), tuple(top)
+                x, y, w, h = reported[0]
+                box, xywh = (x, y, x + w, y + h), (x, y, w, h)
 
         crop = crop_and_resize(image, box, settings, xywh)  # type: ignore[arg-type]
         scores = class_scores(self.backend.run(to_batch(crop, settings))[0], self.config)
