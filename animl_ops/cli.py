@@ -14,7 +14,6 @@ Expected failures print one line that says what to do and exit non-zero; never a
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -41,6 +40,7 @@ from animl_ops.mlmodel import IncompleteRecord, check_artifact, mlmodel_record, 
 from animl_ops.plan import UnknownEnvironment, find_environment
 from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
 from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_named, smoke_url
+from animl_ops.terminal import stdout_console
 from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
 from model_registry.schema import EnvironmentSpec, ModelSpec
 
@@ -55,8 +55,7 @@ artifact_app = typer.Typer(no_args_is_help=True, help="model.tar.gz, from the re
 app.add_typer(artifact_app, name="artifact")
 migrate_app = typer.Typer(no_args_is_help=True, help="Take over a hand-made fleet.")
 app.add_typer(migrate_app, name="migrate")
-# Logs and CI are not terminals: keep tables and one-line errors whole there.
-out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
+out = stdout_console()
 err = Console(stderr=True, soft_wrap=True)
 
 RegistryOption = Annotated[

@@ -35,6 +35,10 @@ class Deployment:
     def stacks(self) -> str:
         return f"{self.environment}-endpoints-*"
 
+    @property
+    def monitoring_stacks(self) -> tuple[str, str]:
+        return f"{self.environment}-monitoring", f"{self.environment}-alarms-*"
+
     def synth(self, label: str) -> Path:
         return self.cli.synth(self.workdir / f"cdk.out.{label}", self.registry.root)
 

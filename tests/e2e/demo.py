@@ -1,7 +1,7 @@
 """`make demo`: the Animl environment deployed into a local AWS API emulator, for people without AWS.
 
-Starts the emulator on localhost, bootstraps, deploys with the real `npx cdk`, prints what the
-emulator then holds, and stops the emulator. Image assets go through the tests' Docker stand-in,
+Starts the emulator on localhost, bootstraps, deploys the endpoints and then the alarms, topic and
+dashboard with the real `npx cdk`, prints what the emulator then holds, and stops the emulator. Image assets go through the tests' Docker stand-in,
 because the emulator has no image registry to push to.
 """
 
@@ -11,12 +11,13 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from animl_ops.plan import find_environment
+from animl_ops.terminal import stdout_console
 from model_registry.loader import load_fleet
 from tests.conftest import REPO_ROOT, RegistryCopy
 from tests.e2e.cdk_cli import CdkCommandError
@@ -41,11 +42,20 @@ def deployed_table(deployment: Deployment) -> Table:
     return table
 
 
+def monitoring_summary(deployment: Deployment) -> str:
+    cloudwatch = deployment.emulator.client("cloudwatch", deployment.account, deployment.region)
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    dashboards = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    states = Counter(a["StateValue"] for a in alarms)
+    by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    return f"{len(alarms)} alarms ({by_state}); dashboards: {', '.join(dashboards)}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--environment", default="animl")
     args = parser.parse_args()
-    console = Console()
+    console = stdout_console()
     registry = RegistryCopy(REPO_ROOT / "model_registry")
     with tempfile.TemporaryDirectory(prefix="animl-demo-") as temp:
         workdir = Path(temp)
@@ -59,11 +69,15 @@ def main() -> int:
                     deployment = deploy_environment(
                         emulator, registry, args.environment, account, workdir
                     )
+                with console.status("npx cdk deploy of the alarms, topic and dashboard …"):
+                    assembly = deployment.synth("monitoring")
+                    deployment.cli.deploy(assembly, *deployment.monitoring_stacks)
             except CdkCommandError as error:
                 console.print(f"[red]deploy failed[/red]\n{error}")
                 return 1
             console.print(f"deployed in {time.monotonic() - started:.0f} s")
             console.print(deployed_table(deployment))
+            console.print(monitoring_summary(deployment))
         console.print("emulator stopped")
     return 0
 

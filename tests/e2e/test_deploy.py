@@ -14,7 +14,6 @@ ALARMED_METRICS = (
     "ModelLatency",
     "ServerlessConcurrentExecutionsUtilization",
 )
-MONITORING_STACKS = ("animl-monitoring", "animl-alarms-*")
 ECR_ASSETS_REPOSITORY = f"cdk-hnb659fds-container-assets-{ANIML_ACCOUNT}-us-west-2"
 
 
@@ -99,7 +98,7 @@ def test_removing_a_model_deletes_its_resources_and_nothing_else(animl):
 
 
 def test_the_monitoring_stack_watches_every_endpoint(animl):
-    animl.cli.deploy(animl.synth("monitoring"), *MONITORING_STACKS)
+    animl.cli.deploy(animl.synth("monitoring"), *animl.monitoring_stacks)
     endpoints = {e.name for e in animl.planned()}
     cloudwatch = animl.emulator.client("cloudwatch", animl.account, animl.region)
     alarms = cloudwatch.describe_alarms()["MetricAlarms"]
@@ -119,7 +118,7 @@ def test_the_monitoring_stack_watches_every_endpoint(animl):
 
 
 def test_destroy_leaves_nothing_of_ours(animl):
-    animl.cli.destroy(animl.synth("destroy"), animl.stacks, *MONITORING_STACKS)
+    animl.cli.destroy(animl.synth("destroy"), animl.stacks, *animl.monitoring_stacks)
     inventory = animl.inventory()
     assert inventory.endpoints == {}
     assert inventory.config_names == inventory.model_names == frozenset()
