@@ -178,6 +178,15 @@ class FleetMonitoring(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        # The TLS-only statement replaces SNS's default access policy: allow the alarms back in.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
         for address in props.alarm_emails:
             topic.add_subscription(subscriptions.EmailSubscription(address))
         return topic

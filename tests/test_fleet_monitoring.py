@@ -134,7 +134,15 @@ def test_alarms_notify_an_encrypted_topic_and_its_subscribers(template):
                                 "Effect": "Deny",
                                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                             }
-                        )
+                        ),
+                        Match.object_like(
+                            {
+                                "Action": "sns:Publish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+                            }
+                        ),
                     ]
                 )
             }
