@@ -11,20 +11,28 @@ import httpx
 import pytest
 
 from animl_ops.local_runtime import RUNTIME_DIR, serving
+from tests.conftest import REPO_ROOT
 from tests.containers.conftest import b64, jpeg
 from tests.containers.test_server import classifier_request, invoke
 
 MODEL_MOUNT = "/srv"
-# $1: the artifact folder; then the server's command line. The probe proves the root is read-only.
+STASH = "/mnt"
+# $1: the artifact folder, $2: this checkout (its .venv runs the server); then the server's
+# command line. The checkout is put back, read-only, where it was: it may live under /tmp. The
+# probe proves the root is read-only.
 READ_ONLY_ROOT = f"""
 set -e
 mount --rbind / /
 mount -o remount,bind,ro /
 mount --bind "$1" {MODEL_MOUNT}
 mount -o remount,bind,ro {MODEL_MOUNT}
+mount --bind "$2" {STASH}
 mount -t tmpfs tmpfs /tmp
+mkdir -p "$2"
+mount --bind {STASH} "$2"
+mount -o remount,bind,ro "$2"
 if touch "{RUNTIME_DIR}/write-probe" 2>/dev/null; then echo "the root is writable" >&2; exit 97; fi
-shift
+shift 2
 exec "$@"
 """
 
@@ -45,7 +53,7 @@ pytestmark = pytest.mark.skipif(
 def read_only_launcher(model_dir) -> list[str]:
     return [
         "unshare", "-m", "--propagation", "private",
-        "sh", "-c", READ_ONLY_ROOT, "sh", str(model_dir),
+        "sh", "-c", READ_ONLY_ROOT, "sh", str(model_dir), str(REPO_ROOT),
     ]  # fmt: skip
 
 
