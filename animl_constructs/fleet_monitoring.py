@@ -84,6 +84,7 @@ _CONCURRENCY = _AlarmedMetric(
     "Maximum",
     "at its max concurrency: requests are throttled",
 )
+_ALARMED = (_ERRORS, _SETUP, _LATENCY, _CONCURRENCY)
 
 
 def endpoint_metric(
@@ -221,7 +222,7 @@ class FleetMonitoring(Construct):
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 ),
             )
-            for name in (alarm_name(e, a) for e in props.endpoints for a in _thresholds(e))
+            for name in (alarm_name(e, a) for e in props.endpoints for a in _ALARMED)
         ]
         for start in range(0, len(alarms), ALARMS_PER_STATUS_WIDGET):
             chunk = alarms[start : start + ALARMS_PER_STATUS_WIDGET]
