@@ -9,7 +9,7 @@ export AWS_EC2_METADATA_DISABLED := true
 OUT ?= cdk.out
 REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev synth diff test test-fast demo lint format bench bench-serving clean
+.PHONY: setup setup-dev synth diff test test-fast logical-ids demo lint format bench bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,13 @@ test: setup-dev lint
 test-fast: setup-dev lint
 	$(BIN)/python -m pytest -m "not e2e"
 
+## After an intended change of the production endpoints: rewrite the pin of their logical ids.
+logical-ids: setup-dev
+	$(BIN)/python -m tests.production_pins
+
 ## Deploy the Animl environment into a local AWS API emulator and print what it holds.
 demo: setup-dev
-	$(BIN)/python -m tests.e2e.demo
+	$(BIN)/python -m animl_emulator.demo
 
 lint:
 	$(BIN)/ruff check .

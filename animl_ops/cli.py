@@ -59,7 +59,13 @@ out = stdout_console()
 err = Console(stderr=True, soft_wrap=True)
 
 RegistryOption = Annotated[
-    Path, typer.Option("--registry", help="the model registry folder", show_default=False)
+    Path,
+    typer.Option(
+        "--registry",
+        envvar="ANIML_REGISTRY",
+        help="the model registry folder (default: model_registry/ of this checkout)",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -451,7 +457,7 @@ def _migration(environment: str, registry: Path, leave: list[str] | None, workdi
     with _working("synthesizing the registry …"):
         assembly = CdkRunner(registry.resolve(), workdir).synth("target")
     targets = migration.targets(assembly, env, fleet.models_of(env))
-    quota = read_quota(session.client("service-quotas")) or env.effective_concurrency_quota
+    quota = read_quota(session.client("service-quotas")) or env.concurrency_quota
     return _Migration(fleet, env, session, account, assembly, targets, quota, set(leave or ()))
 
 

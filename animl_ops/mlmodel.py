@@ -40,7 +40,7 @@ class IncompleteRecord(ValueError):  # noqa: N818 - reads as the condition it re
 def _record_classes(model: ModelSpec, record: RecordSpec) -> list[ClassSpec]:
     """The model's classes, and for a record that includes the taxonomy every other label the
     ensemble can answer: the taxonomy's (roll-ups) and SpeciesNet's 'no cv result'."""
-    classes = list(model.classes or ())
+    classes = list(model.classes)
     if record.includes_taxonomy:
         known = {category_id(model.family, c.id) for c in classes}
         for label in (*(model.taxonomy or ()), SPECIESNET_UNKNOWN):

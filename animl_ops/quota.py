@@ -62,7 +62,7 @@ def planned_usage(fleet: Fleet) -> list[RegionUsage]:
             account=account,
             region=region,
             environments=tuple(sorted({name for name, _ in endpoints})),
-            quota=declared[account, region].effective_concurrency_quota,
+            quota=declared[account, region].concurrency_quota,
             quota_source="environments.yaml",
             concurrency=sum(e.max_concurrency for _, e in endpoints),
             endpoints=len(endpoints),

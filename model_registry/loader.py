@@ -214,7 +214,7 @@ def _load_environments(
     quotas: dict[tuple[str, str], tuple[EnvironmentSpec, tuple[int, int, float]]] = {}
     for i, env in enumerate(environments):
         where = f"environments.{i}"
-        quota = (env.effective_concurrency_quota, env.endpoint_quota, env.quota_warning_ratio)
+        quota = (env.concurrency_quota, env.endpoint_quota, env.quota_warning_ratio)
         first, first_quota = quotas.setdefault((env.account, env.region), (env, quota))
         if quota != first_quota:
             problems.append(

@@ -253,7 +253,8 @@ class ModelSpec(_Strict):
     #: The KMS key an s3:// artifact is encrypted with (SSE-KMS), in any account: the role may
     #: decrypt with exactly that key.
     artifact_kms_key: str | None = None
-    classes: tuple[Annotated[ClassSpec, BeforeValidator(class_shorthand)], ...] | None = None
+    #: Empty only when marked unverified.
+    classes: tuple[Annotated[ClassSpec, BeforeValidator(class_shorthand)], ...] = ()
     classes_file: str | None = None
     #: SpeciesNet: its release's taxonomy_release.txt, one label a line.
     taxonomy_file: str | None = None
@@ -365,7 +366,7 @@ class ModelSpec(_Strict):
             # The API matches a project's labels to categories by lower-cased name (Image.ts).
             counts = Counter(
                 getattr(c, attr).lower() if attr == "name" else getattr(c, attr)
-                for c in self.classes or ()
+                for c in self.classes
             )
             dupes = sorted(value for value, n in counts.items() if n > 1)
             if dupes:
@@ -398,7 +399,7 @@ class ModelSpec(_Strict):
 
     @property
     def class_ids(self) -> list[str]:
-        return [c.id for c in self.classes or ()]
+        return [c.id for c in self.classes]
 
     def artifact_for(self, region: str) -> str:
         """The artifact location for one region: an s3:// URI or an absolute local path."""
@@ -417,7 +418,8 @@ class EnvironmentSpec(_Strict):
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     stages: tuple[str, ...] = Field(min_length=1)
     models: Literal["all"] | tuple[str, ...]
-    concurrency_quota: int | None = Field(default=None, ge=1)
+    #: When not declared: what Service Quotas grants by default in the region.
+    concurrency_quota: int = Field(ge=1)
     endpoint_quota: int = Field(default=limits.ENDPOINTS_PER_REGION, ge=1)
     quota_warning_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
     stack_shards: int = Field(default=4, ge=1, le=64)
@@ -446,9 +448,14 @@ class EnvironmentSpec(_Strict):
             raise ValueError(f"duplicate stages in {list(v)}")
         return v
 
-    @property
-    def effective_concurrency_quota(self) -> int:
-        return self.concurrency_quota or limits.default_concurrency_quota(self.region)
+    @model_validator(mode="before")
+    @classmethod
+    def _default_concurrency_quota(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "concurrency_quota" not in data:
+            region = data.get("region")
+            if isinstance(region, str):
+                return {**data, "concurrency_quota": limits.default_concurrency_quota(region)}
+        return data
 
 
 class EnvironmentsFile(_Strict):

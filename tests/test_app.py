@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, cdk_synth
+from animl_emulator.cdk_cli import cdk_synth
+from tests.production_pins import PIN_FILE, endpoint_logical_ids
+from tests.registries import FIXTURE_REGISTRY, REPO_ROOT
 
 ANIML_ENDPOINTS = {
     "megadetector-v5a": ("batch", "realtime"),
@@ -48,7 +50,7 @@ def resources_of_type(stacks: dict[str, dict], prefix: str, resource_type: str) 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    result = cdk_synth(outdir)
+    result = cdk_synth(outdir, f"registry={FIXTURE_REGISTRY}")
     return result, templates(outdir)
 
 
@@ -147,18 +149,13 @@ def test_each_shard_watches_exactly_the_endpoints_of_its_endpoints_stack(synthes
         assert watched == sorted(list(endpoints) * 4), alarms_stack
 
 
-def test_endpoint_logical_ids_are_stable(synthesized):
-    """A renamed logical ID replaces the endpoint; this list changes only with intent."""
-    _, stacks = synthesized
-    expected = json.loads((Path(__file__).parent / "endpoint_logical_ids.json").read_text())
-    actual = {
-        resource["Properties"]["EndpointName"]: f"{name}/{logical_id}"
-        for name, template in stacks.items()
-        if name.startswith("animl-")
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::SageMaker::Endpoint"
-    }
-    assert actual == expected
+def test_production_endpoint_logical_ids_are_pinned():
+    """A renamed logical ID replaces a live endpoint: the pin changes only with intent."""
+    pinned = json.loads(PIN_FILE.read_text())
+    assert endpoint_logical_ids() == pinned, (
+        f"the production endpoints' logical ids differ from {PIN_FILE.name}; if the change is "
+        "intended (a model added or removed), run `make logical-ids` and review the diff"
+    )
 
 
 def test_one_more_80_concurrency_endpoint_fails_synthesis_and_leaves_no_assembly(

@@ -1,4 +1,4 @@
-"""The registry schema and loader: the real registry, and one broken file per rule."""
+"""The registry schema and loader: the fixture registry, and one broken file per rule."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from model_registry.loader import RegistryError, load_fleet
 from model_registry.schema import ModelSpec
-from tests.conftest import ANIML_ACCOUNT
 from tests.ops.conftest import registry_artifact
+from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, fixture_fleet
 
 ANIML_MODELS = {
     "megadetector-v5a": {"realtime", "batch"},
@@ -35,13 +36,13 @@ def problems_of(registry_root: Path) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def test_real_registry_describes_the_animl_fleet():
-    fleet = load_fleet()
+def test_the_fixture_registry_describes_the_animl_fleet():
+    fleet = fixture_fleet()
     assert {name: {k for k, _ in m.endpoints.items()} for name, m in fleet.models.items()} == (
         ANIML_MODELS
     )
     animl = next(e for e in fleet.environments if e.name == "animl")
-    assert (animl.region, animl.stages, animl.effective_concurrency_quota) == (
+    assert (animl.region, animl.stages, animl.concurrency_quota) == (
         "us-west-2",
         ("dev", "prod"),
         1000,
@@ -53,16 +54,17 @@ def test_real_registry_describes_the_animl_fleet():
 
 
 def test_partner_environment_is_a_subset_in_another_region_with_that_regions_default_quota():
-    fleet = load_fleet()
+    fleet = fixture_fleet()
     partner = next(e for e in fleet.environments if e.name == "partner-example")
     assert partner.region != "us-west-2"
-    assert partner.concurrency_quota is None
-    assert partner.effective_concurrency_quota == 500
+    declared = yaml.safe_load((FIXTURE_REGISTRY / "environments.yaml").read_text())
+    assert "concurrency_quota" not in declared["environments"][1]
+    assert partner.concurrency_quota == 500
     assert set(partner.models) < set(fleet.models)
 
 
 def test_classes_file_and_inline_classes_both_load():
-    fleet = load_fleet()
+    fleet = fixture_fleet()
     deepfaune = fleet.models["deepfaune-ne"]
     assert len(deepfaune.class_ids) == 24
     bird = next(c for c in deepfaune.classes if c.id == "Bird sp.")
@@ -73,12 +75,12 @@ def test_classes_file_and_inline_classes_both_load():
         ("2", "person"),
         ("3", "vehicle"),
     ]
-    assert fleet.models["nzi-adsv1"].classes is None
+    assert fleet.models["nzi-adsv1"].classes == ()
     assert "classes" in fleet.models["nzi-adsv1"].unverified
 
 
 def test_region_placeholder_resolves_per_environment():
-    spec = load_fleet().models["mirav2"]
+    spec = fixture_fleet().models["mirav2"]
     assert (
         spec.artifact_for("ca-central-1")
         == "s3://animl-model-zoo-ca-central-1/mirav2/2.0/model.tar.gz"
@@ -528,7 +530,7 @@ def test_missing_environments_file_is_reported(registry):
 
 
 def test_model_spec_is_immutable():
-    spec = load_fleet().models["mirav2"]
+    spec = fixture_fleet().models["mirav2"]
     with pytest.raises(ValueError, match="frozen"):
         spec.name = "other"
     assert isinstance(spec, ModelSpec)

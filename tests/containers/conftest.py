@@ -17,8 +17,8 @@ from PIL import Image
 
 from animl_ops import local_runtime
 from animl_serve.package import build
-from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
+from tests.registries import REPO_ROOT
 from tests.speciesnet import release
 
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"

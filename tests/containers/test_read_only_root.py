@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from animl_ops.local_runtime import RUNTIME_DIR, serving
-from tests.conftest import REPO_ROOT
 from tests.containers.conftest import b64, jpeg
 from tests.containers.test_server import classifier_request, invoke
+from tests.registries import REPO_ROOT
 
 MODEL_MOUNT = "/srv"
 STASH = "/mnt"

@@ -22,8 +22,9 @@ from model_registry.naming import parameter_name
 from model_registry.schema import ModelSpec, RecordSpec
 from tests.containers import onnx_models
 from tests.ops.conftest import build_artifact
+from tests.registries import PRODUCTION_REGISTRY
 
-FLEET = load_fleet()
+FLEET = load_fleet(PRODUCTION_REGISTRY)
 ANIML = next(e for e in FLEET.environments if e.name == "animl")
 RECORDS = [(m, r) for m in FLEET.models.values() for r in m.records]
 SERVABLE = [m for m in FLEET.models.values() if m.classes and m.preprocessing]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from animl_emulator.emulator import Account, Emulator
 from model_registry.loader import load_fleet
 from model_registry.naming import parameter_name
-from tests.conftest import RegistryCopy
-from tests.e2e.emulator import Account, Emulator
+from tests.registries import RegistryCopy
 
 IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/animl-{model}:prod"
 

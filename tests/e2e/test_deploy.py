@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from animl_emulator.deployment import Deployment
 from animl_ops.inventory import Inventory
-from tests.conftest import ANIML_ACCOUNT
-from tests.e2e.conftest import Deployment
+from tests.registries import ANIML_ACCOUNT
 
 ALARMED_METRICS = (
     "Invocation5XXErrors",
@@ -50,15 +50,13 @@ def test_deploy_creates_every_endpoint_and_parameter_of_the_registry(animl):
     assert f"/{ECR_ASSETS_REPOSITORY}:" in push["image"]
 
 
-def test_a_concurrency_change_updates_the_endpoint_in_place(animl):
+def test_a_concurrency_change_updates_the_endpoint_in_place(animl, registry):
     before = animl.inventory()
     parameter = "/ml/mirav2-batch-endpoint-prod"
     endpoint = before.parameters[parameter]
     old_config = before.endpoints[endpoint].config_name
 
-    animl.registry.edit_model(
-        "mirav2", lambda m: m["endpoints"]["batch"].update(max_concurrency=60)
-    )
+    registry.edit_model("mirav2", lambda m: m["endpoints"]["batch"].update(max_concurrency=60))
     assembly = animl.synth("concurrency-60")
     diff = animl.cli.diff(assembly, animl.stacks)
     assert re.search(r"\[~\] AWS::SageMaker::EndpointConfig mirav2-batch/Config \S+ replace", diff)
@@ -79,14 +77,14 @@ def test_a_concurrency_change_updates_the_endpoint_in_place(animl):
     assert_matches_registry(animl, after)
 
 
-def test_removing_a_model_deletes_its_resources_and_nothing_else(animl):
+def test_removing_a_model_deletes_its_resources_and_nothing_else(animl, registry):
     before = animl.inventory()
     removed = {p: v for p, v in before.parameters.items() if p.startswith("/ml/nzdoc-")}
     assert sorted(removed) == ["/ml/nzdoc-batch-endpoint-dev", "/ml/nzdoc-batch-endpoint-prod"]
     (endpoint,) = set(removed.values())
     config = before.endpoints[endpoint].config_name
 
-    (animl.registry.models / "nzdoc.yaml").unlink()
+    (registry.models / "nzdoc.yaml").unlink()
     animl.deploy(animl.synth("without-nzdoc"))
     after = animl.inventory()
 

@@ -11,13 +11,13 @@ def add_nzdoc_extra(registry, max_concurrency: int) -> None:
     registry.write_model("nzdoc-extra", extra)
 
 
-def test_a_rejected_deploy_leaves_every_parameter_on_a_working_endpoint(animl):
+def test_a_rejected_deploy_leaves_every_parameter_on_a_working_endpoint(animl, registry):
     # An engineer typed the new model's parameter into the console before it was deployed.
     ssm = animl.emulator.client("ssm", animl.account, animl.region)
     ssm.put_parameter(Name=HAND_MADE, Value="typed-by-hand", Type="String")
     before = animl.inventory()
 
-    add_nzdoc_extra(animl.registry, max_concurrency=20)
+    add_nzdoc_extra(registry, max_concurrency=20)
     result = animl.deploy(animl.synth("with-nzdoc-extra"), check=False)
 
     assert result.returncode != 0
@@ -31,16 +31,16 @@ def test_a_rejected_deploy_leaves_every_parameter_on_a_working_endpoint(animl):
         assert after.endpoints[endpoint] == before.endpoints[endpoint]
 
 
-def test_a_registry_over_quota_never_reaches_the_account(animl, tmp_path):
+def test_a_registry_over_quota_never_reaches_the_account(animl, registry, tmp_path):
     before = animl.inventory()
-    add_nzdoc_extra(animl.registry, max_concurrency=80)
+    add_nzdoc_extra(registry, max_concurrency=80)
 
     result = animl.cli.run(
         "deploy",
         "--output",
         str(tmp_path / "cdk.out.over-quota"),
         "--context",
-        f"registry={animl.registry.root}",
+        f"registry={registry.root}",
         "--require-approval",
         "never",
         animl.stacks,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import deploy_environment
+from animl_emulator.deployment import deploy_environment
 from tests.e2e.test_deploy import assert_matches_registry
 
 PARTNER_ACCOUNT = "210987654321"
 
 
 def test_the_partner_environment_lives_in_its_own_account_and_quota(
-    animl, registry_assembly, tmp_path
+    animl, registry, registry_assembly, tmp_path
 ):
     animl_before = animl.inventory()
     workdir = tmp_path / "partner"
@@ -17,7 +17,7 @@ def test_the_partner_environment_lives_in_its_own_account_and_quota(
     partner_account = animl.emulator.assume_account(PARTNER_ACCOUNT)
     partner = deploy_environment(
         animl.emulator,
-        animl.registry,
+        registry.root,
         "partner-example",
         partner_account,
         workdir,
@@ -44,15 +44,15 @@ def test_the_partner_environment_lives_in_its_own_account_and_quota(
         assert (elsewhere.endpoints, elsewhere.parameters) == ({}, {})
 
     # The same 940 of concurrency that fits Animl's us-west-2 quota overflows the partner's 500.
-    environments = animl.registry.environments()
+    environments = registry.environments()
     environments["environments"][1]["models"] = "all"
-    animl.registry.write_environments(environments)
+    registry.write_environments(environments)
     result = partner.cli.run(
         "deploy",
         "--output",
         str(workdir / "cdk.out.all-models"),
         "--context",
-        f"registry={animl.registry.root}",
+        f"registry={registry.root}",
         "--require-approval",
         "never",
         partner.stacks,

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from animl_emulator.cdk_cli import CdkCli
+from animl_emulator.emulator import Account, Emulator
 from model_registry.loader import load_fleet
-from tests.conftest import REPO_ROOT, RegistryCopy
-from tests.e2e.cdk_cli import CdkCli
-from tests.e2e.emulator import Account, Emulator
 from tests.e2e.handmade_fleet import seed, with_own_images
+from tests.registries import REPO_ROOT, RegistryCopy
 
 REGION, QUOTA = "us-west-2", 1000
 DRAIN_SECONDS = 3.0

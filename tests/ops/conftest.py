@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from animl_contract.artifact import ArtifactConfig
+from animl_emulator.emulator import Account, Emulator
 from animl_serve.package import build
 from model_registry.artifact import artifact_config
-from model_registry.loader import load_fleet
-from tests.conftest import REPO_ROOT
 from tests.containers import onnx_models
 from tests.containers.conftest import DETECTOR_PREDICTIONS
-from tests.e2e.emulator import Account, Emulator
+from tests.registries import FIXTURE_REGISTRY, REPO_ROOT, fixture_fleet
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,12 @@ class OpsRun:
 
 
 def run_ops(*args: str, env: dict[str, str] | None = None) -> OpsRun:
+    """The CLI on the fixture registry, unless `--registry` names another."""
+    env = env if env is not None else os.environ | {"AWS_EC2_METADATA_DISABLED": "true"}
     result = subprocess.run(
         [sys.executable, "-m", "animl_ops", *args],
         cwd=REPO_ROOT,
-        env=env if env is not None else os.environ | {"AWS_EC2_METADATA_DISABLED": "true"},
+        env=env | {"ANIML_REGISTRY": str(FIXTURE_REGISTRY)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -89,7 +90,7 @@ def build_artifact(folder: Path, config: ArtifactConfig, onnx: Path | None = Non
 
 def registry_artifact(folder: Path, model: str, **changes) -> Path:
     """The artifact the registry prescribes for `model`, with `changes` to its config."""
-    config = artifact_config(load_fleet().models[model])
+    config = artifact_config(fixture_fleet().models[model])
     return build_artifact(folder, config.model_copy(update=changes))
 
 

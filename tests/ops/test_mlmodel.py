@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from model_registry.artifact import artifact_config, read_artifact_config
-from model_registry.loader import load_fleet
 from tests.containers import onnx_models
 from tests.ops.conftest import registry_artifact, run_ops
+from tests.registries import fixture_fleet
 
 #: animl-api src/api/db/schemas/MLModel.ts: the required fields of a record and of a category.
 RECORD_FIELDS = {"_id", "version", "defaultConfThreshold", "categories", "expectsCrops"}
@@ -168,7 +168,7 @@ def test_artifact_build_writes_the_registrys_config_and_check_accepts_it(tmp_pat
         f"wrote {out}: nzdoc 1.0: crop-classifier, 52 labels, inference OK"
     )
     config = read_artifact_config(out)
-    assert config == artifact_config(load_fleet().models["nzdoc"])
+    assert config == artifact_config(fixture_fleet().models["nzdoc"])
     assert run_ops("mlmodel", "export", "nzdoc", "--check", str(out)).returncode == 0
 
 

@@ -10,9 +10,8 @@ from botocore.stub import Stubber
 from animl_ops.cli import _aws_failure
 from animl_ops.plan import find_environment, planned_endpoints
 from animl_ops.quota import read_quota
-from model_registry.loader import load_fleet
-from tests.conftest import ANIML_ACCOUNT
 from tests.ops.conftest import deploy_by_hand, run_ops
+from tests.registries import ANIML_ACCOUNT, fixture_fleet
 
 
 def test_planned_usage_per_account_and_region():
@@ -44,7 +43,7 @@ def test_an_over_quota_registry_exits_non_zero(registry):
 
 def deploy_the_registry_by_hand(emulator, account) -> dict[str, str]:
     """Every planned endpoint and parameter of the Animl environment, as a deploy leaves them."""
-    fleet = load_fleet()
+    fleet = fixture_fleet()
     ssm = emulator.client("ssm", account, "us-west-2")
     names = {}
     for endpoint in planned_endpoints(fleet, find_environment(fleet, "animl")):

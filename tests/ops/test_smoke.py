@@ -7,8 +7,8 @@ import urllib.request
 
 from animl_ops.local_runtime import invoke, serving_archive
 from animl_ops.mlmodel import sample_call
-from model_registry.loader import load_fleet
 from tests.ops.conftest import deploy_by_hand, run_ops
+from tests.registries import fixture_fleet
 
 
 def test_a_local_classifier_container_answers_in_the_api_format(mirav2_artifact):
@@ -56,7 +56,7 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
 ):
     env = deploy_mirav2_by_hand(emulator, animl_account)
     # The emulator answers with what the real container answers to the same sample.
-    mirav2 = load_fleet().models["mirav2"]
+    mirav2 = fixture_fleet().models["mirav2"]
     call = sample_call(mirav2, mirav2.records[0], is_batch=True)
     with serving_archive(mirav2_artifact) as url:
         _, served = invoke(url, call.body, call.content_type)

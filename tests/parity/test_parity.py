@@ -26,6 +26,7 @@ from tests.containers.conftest import serving
 from tests.ops.conftest import build_artifact
 from tests.parity import original_handlers as original
 from tests.parity.photos import Photo, photos
+from tests.registries import PRODUCTION_REGISTRY
 
 CLASSIFIERS: dict[str, Callable[[bytes], np.ndarray]] = {
     "mirav2": original.mirav2_input,
@@ -43,7 +44,7 @@ def photo_set() -> list[Photo]:
 
 
 def _served(tmp_path: Path, model: str, onnx: Path) -> Iterator[tuple[str, ort.InferenceSession]]:
-    config = artifact_config(load_fleet().models[model])
+    config = artifact_config(load_fleet(PRODUCTION_REGISTRY).models[model])
     archive = build_artifact(tmp_path, config, onnx)
     extracted = tmp_path / "extracted"
     with tarfile.open(archive) as tar:
@@ -60,7 +61,7 @@ def _invoke(url: str, body: bytes) -> object:
 
 @pytest.mark.parametrize("model", sorted(CLASSIFIERS))
 def test_classifier_answers_as_its_original_handler(model, photo_set, tmp_path):
-    spec = load_fleet().models[model]
+    spec = load_fleet(PRODUCTION_REGISTRY).models[model]
     height, width = spec.preprocessing.classifier.input_size
     onnx = onnx_models.conv_classifier(
         tmp_path / "model.onnx", len(spec.class_ids), (height, width)

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.e2e.cdk_cli import DOCKER_STANDIN
+from animl_emulator.cdk_cli import DOCKER_STANDIN
+from tests.registries import REPO_ROOT
 
 
 def docker(log, *args: str, cwd=REPO_ROOT, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,8 @@
 """`make demo`: the Animl environment deployed into a local AWS API emulator, for people without AWS.
 
 Starts the emulator on localhost, bootstraps, deploys the endpoints and then the alarms, topic and
-dashboard with the real `npx cdk`, prints what the emulator then holds, and stops the emulator. Image assets go through the tests' Docker stand-in,
-because the emulator has no image registry to push to.
+dashboard with the real `npx cdk`, prints what the emulator then holds, and stops the emulator.
+Image assets go through the Docker stand-in, because the emulator has no image registry to push to.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from pathlib import Path
 
 from rich.table import Table
 
+from animl_emulator.cdk_cli import CdkCommandError
+from animl_emulator.deployment import Deployment, deploy_environment
+from animl_emulator.emulator import running_emulator
 from animl_ops.plan import find_environment
 from animl_ops.terminal import stdout_console
-from model_registry.loader import load_fleet
-from tests.conftest import REPO_ROOT, RegistryCopy
-from tests.e2e.cdk_cli import CdkCommandError
-from tests.e2e.conftest import Deployment, deploy_environment
-from tests.e2e.emulator import running_emulator
+from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
 
 
 def deployed_table(deployment: Deployment) -> Table:
@@ -56,12 +55,12 @@ def main() -> int:
     parser.add_argument("--environment", default="animl")
     args = parser.parse_args()
     console = stdout_console()
-    registry = RegistryCopy(REPO_ROOT / "model_registry")
+    registry = DEFAULT_REGISTRY_DIR
     with tempfile.TemporaryDirectory(prefix="animl-demo-") as temp:
         workdir = Path(temp)
         with running_emulator(workdir) as emulator:
             console.print(f"emulator listening on {emulator.url}")
-            account_id = find_environment(load_fleet(registry.root), args.environment).account
+            account_id = find_environment(load_fleet(registry), args.environment).account
             account = emulator.account(account_id)
             started = time.monotonic()
             try:

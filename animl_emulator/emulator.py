@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 
+from animl_emulator import REPO_ROOT
 from animl_ops.local_runtime import free_port, stop
 
 # moto's own default account: plain test credentials act in it.
@@ -23,7 +24,6 @@ TEST_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
 START_TIMEOUT_S = 30
-MOTO_SERVER = Path(__file__).with_name("moto_server.py")
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,16 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def running_emulator(workdir: Path) -> Iterator[Emulator]:
-    """Starts moto server on a free port and stops it on exit, also when the body fails."""
+def running_emulator(workdir: Path, plain: bool = False) -> Iterator[Emulator]:
+    """Starts the patched moto server (or plain moto) on a free port and stops it on exit, also
+    when the body fails."""
     port = free_port("localhost")
-    log = workdir / "emulator.log"
+    log = workdir / ("moto.log" if plain else "emulator.log")
+    command = [sys.executable, "-m", "animl_emulator.server", "-H", "localhost", "-p", str(port)]
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, str(MOTO_SERVER), "-H", "localhost", "-p", str(port)],
+            command + (["--plain"] if plain else []),
+            cwd=REPO_ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,
         )

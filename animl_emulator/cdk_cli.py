@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
-from tests.e2e.emulator import Account, Emulator
+from animl_emulator import REPO_ROOT
+from animl_emulator.emulator import Account, Emulator
 
 DOCKER_STANDIN = Path(__file__).with_name("docker_standin.py")
 COMMAND_TIMEOUT_S = 300
+
+
+def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
+    """`npx cdk synth` as an ops engineer runs it, with AWS credentials and endpoints unset."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
+    for item in context:
+        args += ["--context", item]
+    return subprocess.run(
+        args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S
+    )
 
 
 class CdkCommandError(AssertionError):
