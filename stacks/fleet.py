@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from aws_cdk import App, Aspects, Environment
+from aws_cdk import App, Environment
 
 from animl_constructs.serverless_quota_guard import AccountRegion, RegionQuota, ServerlessQuotaGuard
 from model_registry.loader import Fleet
@@ -84,7 +84,7 @@ def add_environment(
 def region_quotas(fleet: Fleet) -> dict[AccountRegion, RegionQuota]:
     return {
         (env.account, env.region): RegionQuota(
-            concurrency=env.effective_concurrency_quota,
+            concurrency=env.concurrency_quota,
             endpoints=env.endpoint_quota,
             warning_ratio=env.quota_warning_ratio,
             declared_by=env.name,
@@ -99,5 +99,5 @@ def add_fleet(app: App, fleet: Fleet, containers_dir: Path) -> dict[str, list[Mo
         env.name: add_environment(app, env, fleet.models_of(env), containers_dir)
         for env in fleet.environments
     }
-    Aspects.of(app).add(ServerlessQuotaGuard(region_quotas(fleet)))
+    ServerlessQuotaGuard.add_to(app, region_quotas(fleet))
     return stacks
