@@ -7,16 +7,22 @@ ServerlessConcurrentExecutionsUtilization has no unit (concurrent executions / m
 The alarms name endpoints, not resources, so they live apart from the endpoints' stacks and watch
 an endpoint whichever stack (or hand) created it; they find the topic, and the dashboard finds
 them, by name.
+
+Alarms and dashboard are written as CloudFormation resources (CfnAlarm, CfnDashboard with its body
+as the CloudWatch documentation's "Dashboard body structure and syntax" gives it), not through the
+L2 Metric, Alarm and GraphWidget classes: those cost a dozen calls into the CDK's Node.js process
+per endpoint, most of the synthesis time of a large fleet.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -26,9 +32,13 @@ from constructs import Construct
 from animl_constructs.serverless_model_endpoint import VARIANT_NAME
 
 NAMESPACE = "AWS/SageMaker"
-PERIOD = Duration.minutes(5)
+PERIOD_SECONDS = 300
 _MICROSECONDS = 1_000_000
 ALARMS_PER_STATUS_WIDGET = 100
+GRID_WIDTH = 24
+# The path the L2 Alarm and Dashboard gave their resources, and so their logical ids: a named
+# alarm or dashboard under a new logical id would be created, then deleted with the old one.
+_L2_RESOURCE_ID = "Resource"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,19 +97,8 @@ _CONCURRENCY = _AlarmedMetric(
 _ALARMED = (_ERRORS, _SETUP, _LATENCY, _CONCURRENCY)
 
 
-def endpoint_metric(
-    endpoint: MonitoredEndpoint, metric_name: str, statistic: str
-) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace=NAMESPACE,
-        metric_name=metric_name,
-        dimensions_map={
-            "EndpointName": endpoint.endpoint_name,
-            "VariantName": endpoint.variant_name,
-        },
-        statistic=statistic,
-        period=PERIOD,
-    )
+def _dimensions(endpoint: MonitoredEndpoint) -> dict[str, str]:
+    return {"EndpointName": endpoint.endpoint_name, "VariantName": endpoint.variant_name}
 
 
 def _thresholds(endpoint: MonitoredEndpoint) -> dict[_AlarmedMetric, float]:
@@ -124,25 +123,85 @@ class EndpointAlarms(Construct):
         topic_arn = Stack.of(self).format_arn(
             service="sns", resource=props.topic_name, arn_format=ArnFormat.NO_RESOURCE_NAME
         )
-        action = actions.SnsAction(sns.Topic.from_topic_arn(self, "Topic", topic_arn))
-        self.alarms: list[cloudwatch.Alarm] = []
+        self.alarms: list[cloudwatch.CfnAlarm] = []
         for endpoint in props.endpoints:
+            dimensions = [
+                cloudwatch.CfnAlarm.DimensionProperty(name=k, value=v)
+                for k, v in _dimensions(endpoint).items()
+            ]
             for alarmed, threshold in _thresholds(endpoint).items():
                 name = alarm_name(endpoint, alarmed)
-                alarm = cloudwatch.Alarm(
-                    self,
-                    name,
+                alarm = cloudwatch.CfnAlarm(
+                    Construct(self, name),
+                    _L2_RESOURCE_ID,
                     alarm_name=name,
                     alarm_description=f"{endpoint.endpoint_name}: {alarmed.description}",
-                    metric=endpoint_metric(endpoint, alarmed.metric_name, alarmed.statistic),
+                    namespace=NAMESPACE,
+                    metric_name=alarmed.metric_name,
+                    dimensions=dimensions,
+                    statistic=alarmed.statistic,
+                    period=PERIOD_SECONDS,
                     threshold=threshold,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    comparison_operator="GreaterThanOrEqualToThreshold",
                     evaluation_periods=1,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    treat_missing_data="notBreaching",
+                    alarm_actions=[topic_arn],
+                    ok_actions=[topic_arn],
                 )
-                alarm.add_alarm_action(action)
-                alarm.add_ok_action(action)
                 self.alarms.append(alarm)
+
+
+_GRAPHS = (
+    ("Invocations", "Invocations", "Sum", "count"),
+    ("5xx errors", "Invocation5XXErrors", "Sum", "count"),
+    ("Model latency (max)", "ModelLatency", "Maximum", "microseconds"),
+    ("Cold start: model setup time (max)", "ModelSetupTime", "Maximum", "microseconds"),
+    ("Concurrency utilization (max)", "ServerlessConcurrentExecutionsUtilization", "Maximum",
+     "fraction of max concurrency"),
+    ("4xx answers", "Invocation4XXErrors", "Sum", "count"),
+)  # fmt: skip
+
+
+def dashboard_body(
+    endpoints: Sequence[MonitoredEndpoint], region: str, alarm_arn_prefix: str
+) -> dict[str, Any]:
+    """Alarm status rows of up to 100 alarms, then the graphs two to a row, one line per
+    endpoint."""
+    alarm_arns = [f"{alarm_arn_prefix}{alarm_name(e, a)}" for e in endpoints for a in _ALARMED]
+    widgets: list[dict[str, Any]] = []
+    y = 0
+    for start in range(0, len(alarm_arns), ALARMS_PER_STATUS_WIDGET):
+        chunk = alarm_arns[start : start + ALARMS_PER_STATUS_WIDGET]
+        height = 1 + (len(chunk) + 3) // 4
+        widgets.append(
+            {"type": "alarm", "x": 0, "y": y, "width": GRID_WIDTH, "height": height,
+             "properties": {"title": "Alarms", "alarms": chunk}}
+        )  # fmt: skip
+        y += height
+    for i, (title, metric_name, statistic, unit) in enumerate(_GRAPHS):
+        lines = [
+            [NAMESPACE, metric_name, *(v for pair in _dimensions(e).items() for v in pair),
+             {"label": e.endpoint_name, "stat": statistic, "period": PERIOD_SECONDS}]
+            for e in endpoints
+        ]  # fmt: skip
+        widgets.append(
+            {
+                "type": "metric",
+                "x": (i % 2) * GRID_WIDTH // 2,
+                "y": y + (i // 2) * 6,
+                "width": GRID_WIDTH // 2,
+                "height": 6,
+                "properties": {
+                    "view": "timeSeries",
+                    "title": title,
+                    "region": region,
+                    "metrics": lines,
+                    "yAxis": {"left": {"label": unit, "showUnits": False}},
+                    "legend": {"position": "right"},
+                },
+            }
+        )
+    return {"widgets": widgets}
 
 
 class FleetMonitoring(Construct):
@@ -151,7 +210,21 @@ class FleetMonitoring(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: FleetMonitoringProps) -> None:
         super().__init__(scope, id_)
         self.topic = self._topic(props)
-        self.dashboard = self._dashboard(props)
+        stack = Stack.of(self)
+        alarm_arn_prefix = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.dashboard = cloudwatch.CfnDashboard(
+            Construct(self, "Dashboard"),
+            _L2_RESOURCE_ID,
+            dashboard_name=f"animl-{props.name}-endpoints",
+            dashboard_body=json.dumps(
+                dashboard_body(props.endpoints, stack.region, alarm_arn_prefix)
+            ),
+        )
 
     def _topic(self, props: FleetMonitoringProps) -> sns.Topic:
         # SSE with a customer managed key: CloudWatch may not use the AWS managed SNS key.
@@ -191,61 +264,3 @@ class FleetMonitoring(Construct):
         for address in props.alarm_emails:
             topic.add_subscription(subscriptions.EmailSubscription(address))
         return topic
-
-    def _dashboard(self, props: FleetMonitoringProps) -> cloudwatch.Dashboard:
-        def graph(
-            title: str, metric_name: str, statistic: str, unit: str
-        ) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(
-                title=title,
-                left=[
-                    endpoint_metric(e, metric_name, statistic).with_(label=e.endpoint_name)
-                    for e in props.endpoints
-                ],
-                left_y_axis=cloudwatch.YAxisProps(label=unit, show_units=False),
-                width=12,
-                legend_position=cloudwatch.LegendPosition.RIGHT,
-            )
-
-        dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"animl-{props.name}-endpoints"
-        )
-        stack = Stack.of(self)
-        alarms = [
-            cloudwatch.Alarm.from_alarm_arn(
-                self,
-                name,
-                stack.format_arn(
-                    service="cloudwatch",
-                    resource="alarm",
-                    resource_name=name,
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                ),
-            )
-            for name in (alarm_name(e, a) for e in props.endpoints for a in _ALARMED)
-        ]
-        for start in range(0, len(alarms), ALARMS_PER_STATUS_WIDGET):
-            chunk = alarms[start : start + ALARMS_PER_STATUS_WIDGET]
-            dashboard.add_widgets(
-                cloudwatch.AlarmStatusWidget(title="Alarms", alarms=chunk, width=24)
-            )
-        dashboard.add_widgets(
-            graph("Invocations", "Invocations", "Sum", "count"),
-            graph("5xx errors", "Invocation5XXErrors", "Sum", "count"),
-        )
-        dashboard.add_widgets(
-            graph("Model latency (max)", "ModelLatency", "Maximum", "microseconds"),
-            graph(
-                "Cold start: model setup time (max)", "ModelSetupTime", "Maximum", "microseconds"
-            ),
-        )
-        dashboard.add_widgets(
-            graph(
-                "Concurrency utilization (max)",
-                "ServerlessConcurrentExecutionsUtilization",
-                "Maximum",
-                "fraction of max concurrency",
-            ),
-            graph("4xx answers", "Invocation4XXErrors", "Sum", "count"),
-        )
-        return dashboard

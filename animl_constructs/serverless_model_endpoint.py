@@ -7,11 +7,13 @@ registry entry to these props).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, CfnTag, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -22,11 +24,12 @@ from constructs import Construct
 from animl_contract import limits
 
 VARIANT_NAME = "AllTraffic"
-BILLED_RESOURCE_TYPES = [
-    "AWS::SageMaker::Model",
-    "AWS::SageMaker::EndpointConfig",
-    "AWS::SageMaker::Endpoint",
+ECR_PULL_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
 ]
+KMS_ENDPOINT_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]
 
 
 @dataclass(frozen=True)
@@ -103,28 +106,37 @@ class ServerlessModelEndpoint(Construct):
         stack = Stack.of(self)
         self.endpoint_name = props.endpoint_name
         self.image_asset: ecr_assets.DockerImageAsset | None = None
+        self.model_data_url, artifact_arn = self._artifact(props.artifact, stack)
+        image_uri, repository_arn = self._image(props.image, stack)
+        log_group = (
+            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
+            f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
+        )
+        statements = [
+            _allow(["s3:GetObject"], artifact_arn),
+            *(_allow(["kms:Decrypt"], k) for k in [props.artifact_kms_key_arn] if k),
+            *(_allow(KMS_ENDPOINT_KEY_ACTIONS, k) for k in [props.kms_key_arn] if k),
+            _allow(ECR_PULL_ACTIONS, repository_arn),
+            _allow(["ecr:GetAuthorizationToken"], "*"),
+            # DescribeLogStreams acts on the log group, the other two on its streams.
+            _allow(["logs:CreateLogGroup", "logs:DescribeLogStreams"], log_group),
+            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}:log-stream:*"),
+        ]
+        # One inline policy, part of the role: the model, which names the role, is created only
+        # once the access SageMaker checks then (image and artifact) exists.
         self.role = iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageMaker execution role of the {self.endpoint_name} endpoint",
+            inline_policies={
+                "EndpointAccess": iam.PolicyDocument.from_json(
+                    {"Version": "2012-10-17", "Statement": statements}
+                )
+            },
         )
-        self.model_data_url = self._grant_artifact(props.artifact)
-        for key, actions in (
-            (props.artifact_kms_key_arn, ["kms:Decrypt"]),
-            (props.kms_key_arn, ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]),
-        ):
-            if key is not None:
-                self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[key]))
-        image_uri = self._grant_image(props.image, stack)
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="ecr:GetAuthorizationToken has no resource-level permissions; "
-                "image pulls themselves are limited to the image's repository",
-            )
-        )
-        self._grant_own_logs(stack)
+        self._acknowledge_wildcards(stack)
+        tags = [CfnTag(key=k, value=v) for k, v in props.tags.items()] or None
 
         self.model = sagemaker.CfnModel(
             self,
@@ -135,10 +147,8 @@ class ServerlessModelEndpoint(Construct):
                 model_data_url=self.model_data_url,
                 environment=dict(props.environment) or None,
             ),
+            tags=tags,
         )
-        # SageMaker checks the role's access to the image and artifact when the model is created.
-        self.model.node.add_dependency(self.role)
-
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -154,18 +164,18 @@ class ServerlessModelEndpoint(Construct):
                     ),
                 )
             ],
+            tags=tags,
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            tags=tags,
         )
         self.parameters = {
             stage: self._parameter(stage, name) for stage, name in props.parameters.items()
         }
-        for key, value in props.tags.items():
-            Tags.of(self).add(key, value, include_resource_types=BILLED_RESOURCE_TYPES)
 
     def _parameter(self, stage: str, name: str) -> ssm.StringParameter:
         parameter = ssm.StringParameter(
@@ -180,79 +190,60 @@ class ServerlessModelEndpoint(Construct):
         parameter.apply_removal_policy(RemovalPolicy.DESTROY)
         return parameter
 
-    def _grant_image(self, image: ImageSource, stack: Stack) -> str:
-        """Lets the role pull exactly the image's repository; returns the image URI."""
+    def _image(self, image: ImageSource, stack: Stack) -> tuple[str, str]:
+        """The image URI, and the ARN of the one repository the role may pull from."""
         if isinstance(image, ImageFromFolder):
-            self.image_asset = ecr_assets.DockerImageAsset(
-                self,
-                "Image",
-                directory=str(image.directory),
-                platform=ecr_assets.Platform.LINUX_AMD64,
-            )
-            self.image_asset.repository.grant_pull(self.role)
-            return self.image_asset.image_uri
-        repository = stack.format_arn(
-            service="ecr",
-            account=image.account,
-            region=image.region,
-            resource="repository",
-            resource_name=image.repository,
+            self.image_asset = _image_asset(stack, image.directory)
+            return self.image_asset.image_uri, self.image_asset.repository.repository_arn
+        repository = (
+            f"arn:{stack.partition}:ecr:{image.region}:{image.account}:"
+            f"repository/{image.repository}"
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-                         "ecr:GetDownloadUrlForLayer"],
-                resources=[repository],
-            )
-        )  # fmt: skip
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
-        return image.uri
+        return image.uri, repository
 
-    def _grant_artifact(self, artifact: str) -> str:
-        """Grants s3:GetObject on exactly the artifact object and returns its s3:// URL."""
+    def _artifact(self, artifact: str, stack: Stack) -> tuple[str, str]:
+        """The artifact's s3:// URL, and the ARN of exactly that object."""
         if not artifact.startswith("s3://"):
             asset = s3_assets.Asset(self, "Artifact", path=artifact)
-            object_arn = asset.bucket.arn_for_objects(asset.s3_object_key)
-            url = asset.s3_object_url
-        else:
-            bucket, key = artifact.removeprefix("s3://").split("/", 1)
-            object_arn = f"arn:{Stack.of(self).partition}:s3:::{bucket}/{key}"
-            url = artifact
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn])
-        )
-        return url
+            return asset.s3_object_url, asset.bucket.arn_for_objects(asset.s3_object_key)
+        bucket, key = artifact.removeprefix("s3://").split("/", 1)
+        return artifact, f"arn:{stack.partition}:s3:::{bucket}/{key}"
 
-    def _grant_own_logs(self, stack: Stack) -> None:
-        log_group = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        # DescribeLogStreams acts on the log group, the other two on its streams.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_group]
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{log_group}:log-stream:*"],
-            )
-        )
+    def _acknowledge_wildcards(self, stack: Stack) -> None:
         # cdk-nag names the finding with the partition as it appears in the template.
-        finding = (
+        log_streams = (
             f"arn:<AWS::Partition>:logs:{stack.region}:{stack.account}:log-group:"
             f"/aws/sagemaker/Endpoints/{self.endpoint_name}:log-stream:*"
         )
         Validations.of(self.role).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{finding}]",
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken has no resource-level permissions; "
+                "image pulls themselves are limited to the image's repository",
+            ),
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{log_streams}]",
                 reason="SageMaker names the log streams after the instances it starts; the "
                 "wildcard covers only streams inside this endpoint's own log group",
-            )
+            ),
         )
+
+
+def _allow(actions: list[str], resource: str) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Action": actions[0] if len(actions) == 1 else actions,
+        "Resource": resource,
+    }
+
+
+def _image_asset(stack: Stack, directory: Path) -> ecr_assets.DockerImageAsset:
+    """One asset per stack and folder, shared by its endpoints: every asset fingerprints the whole
+    folder at synthesis, and the image (named by that fingerprint) is the same for all of them."""
+    id_ = f"Image-{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]}"
+    existing = stack.node.try_find_child(id_)
+    if isinstance(existing, ecr_assets.DockerImageAsset):
+        return existing
+    return ecr_assets.DockerImageAsset(
+        stack, id_, directory=str(directory), platform=ecr_assets.Platform.LINUX_AMD64
+    )

@@ -73,7 +73,7 @@ def test_adding_and_removing_models_moves_no_other_resource(tmp_path):
     kept = set(before_names) & set(after_names)
     for name in kept:
         ids = owned_by(before, name)
-        assert len(ids) == 14  # 2 endpoints x (role, policy, model, config, endpoint, 2 parameters)
+        assert len(ids) == 12  # 2 endpoints x (role, model, config, endpoint, 2 parameters)
         assert {lid: before[lid] for lid in ids} == {lid: after[lid] for lid in ids}
         alarms = owned_by(before, f"Alarms{name}")
         assert len(alarms) == 8  # 2 endpoints x 4 alarms

@@ -60,10 +60,10 @@ def test_one_of_each_resource_and_a_parameter_per_stage(mirav2_batch):
         "AWS::SageMaker::Endpoint": 1,
         "AWS::SSM::Parameter": 2,
         "AWS::IAM::Role": 1,
-        "AWS::IAM::Policy": 1,
+        "AWS::IAM::Policy": 0,
     }.items():
         template.resource_count_is(resource_type, count)
-    assert len(template.to_json()["Resources"]) == 7
+    assert len(template.to_json()["Resources"]) == 6
 
 
 def test_endpoint_config_is_serverless_with_the_registry_values(mirav2_batch):
@@ -146,18 +146,19 @@ def test_model_runs_the_image_asset_on_the_regional_artifact(mirav2_batch):
 
 
 def test_model_waits_for_the_role_policy(mirav2_batch):
-    endpoint, template = mirav2_batch
-    policy_id = cdk.Stack.of(endpoint).get_logical_id(
-        endpoint.role.node.find_child("DefaultPolicy").node.default_child
-    )
-    model = template.find_resources("AWS::SageMaker::Model")
-    (resource,) = model.values()
-    assert policy_id in resource["DependsOn"]
+    """The access is the role's own inline policy, and the model names the role: CloudFormation
+    creates the model only once the role, and with it the access SageMaker checks, exists."""
+    _, template = mirav2_batch
+    (role_id,) = template.find_resources("AWS::IAM::Role")
+    (model,) = template.find_resources("AWS::SageMaker::Model").values()
+    assert model["Properties"]["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert _statements(template)
 
 
 def _statements(template: Template) -> list[dict]:
-    (policy,) = template.find_resources("AWS::IAM::Policy").values()
-    return policy["Properties"]["PolicyDocument"]["Statement"]
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (policy,) = role["Properties"]["Policies"]
+    return policy["PolicyDocument"]["Statement"]
 
 
 def _arn(suffix: str) -> dict:
@@ -302,8 +303,8 @@ def test_an_image_in_ecr_is_pulled_from_exactly_its_repository():
         {
             "Action": [
                 "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
                 "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
             ],
             "Effect": "Allow",
             "Resource": _arn(":ecr:us-west-2:830244800171:repository/torchserve-mirav2"),

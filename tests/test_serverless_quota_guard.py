@@ -22,7 +22,7 @@ def quota(
 
 def guarded_app(quotas: dict) -> cdk.App:
     app = cdk.App()
-    cdk.Aspects.of(app).add(ServerlessQuotaGuard(quotas))
+    ServerlessQuotaGuard.add_to(app, quotas)
     return app
 
 
