@@ -9,7 +9,7 @@ export AWS_EC2_METADATA_DISABLED := true
 OUT ?= cdk.out
 REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev synth diff test test-fast logical-ids demo lint format bench bench-serving clean
+.PHONY: setup setup-dev setup-convert synth diff test test-fast logical-ids demo lint format bench bench-int8 bench-serving clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,16 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt containers/animl
 	$(BIN)/pip install --quiet --no-deps speciesnet==4.0.1
 	touch $@
 
+# The model converters' torch and TensorFlow: build-time tools, never in the image or the app.
+$(VENV)/.installed-convert: $(VENV)/.installed-dev requirements-convert.txt
+	$(BIN)/pip install --quiet -r requirements-convert.txt
+	touch $@
+
 setup: $(VENV)/.installed node_modules/.bin/cdk
 
 setup-dev: setup $(VENV)/.installed-dev
+
+setup-convert: setup-dev $(VENV)/.installed-convert
 
 ## The main job: synthesize every environment with cdk-nag and the quota guard.
 synth: setup
@@ -49,12 +56,12 @@ diff: setup
 	  else echo "$$stack: a new stack"; fi; \
 	done
 
-## Lint, then the whole test suite.
-test: setup-dev lint
+## Lint, then the whole test suite (the converter tests need setup-convert).
+test: setup-convert lint
 	$(BIN)/python -m pytest
 
 ## Everything but the deploys into the emulator (tests/e2e), for quick feedback.
-test-fast: setup-dev lint
+test-fast: setup-convert lint
 	$(BIN)/python -m pytest -m "not e2e"
 
 ## After an intended change of the production endpoints: rewrite the pin of their logical ids.
@@ -76,6 +83,9 @@ format:
 
 bench: setup-dev
 	$(BIN)/python benchmarks/synth_time.py
+
+bench-int8: setup-convert
+	$(BIN)/python benchmarks/quantization.py
 
 bench-serving: setup-dev
 	$(BIN)/python benchmarks/serving.py

@@ -32,6 +32,7 @@ def build_artifact(
     detector: Path | None = None,
     optimize: bool = False,
     geofence: Path | None = None,
+    report: Path | None = None,
 ) -> str:
     """SpeciesNet with a detector also ships the registry's taxonomy and the given geofence."""
     try:
@@ -55,6 +56,8 @@ def build_artifact(
             taxonomy = Path(folder) / TAXONOMY_FILE
             taxonomy.write_text("\n".join(model.taxonomy or ()) + "\n", encoding="utf-8")
             command += ["--taxonomy", str(taxonomy), "--geofence", str(geofence)]
+        if report is not None:
+            command += ["--report", str(report)]
         if optimize:
             command.append("--optimize")
         env = os.environ | {"PYTHONPATH": str(RUNTIME_DIR)}

@@ -253,6 +253,7 @@ def mlmodel_export(
             raise typer.Exit(1)
         for record_id, labels in result.served.items():
             err.print(f"{record_id}: the Animl API reads the answer as labels {list(labels)}")
+        err.print(f"{model}: {result.precision}", markup=False, highlight=False)
     for note in unverified_notes(spec):
         err.print(f"unverified {model}: {note}", markup=False, highlight=False)
     print(json.dumps(records, indent=2, ensure_ascii=False))
@@ -272,13 +273,17 @@ def artifact_build(
     optimize: Annotated[
         bool, typer.Option("--optimize", help="ship the graph ONNX Runtime optimized")
     ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="conversion.json of python -m animl_convert, to ship"),
+    ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Write animl-model.json from the registry entry, then package and validate the archive."""
     spec = _model(_fleet(registry), model)
     with _working(f"packaging {model} and serving it once …"):
         try:
-            summary = build_artifact(spec, onnx, out, detector, optimize, geofence)
+            summary = build_artifact(spec, onnx, out, detector, optimize, geofence, report)
         except BuildFailed as error:
             raise OpsError(f"{model}: the packaging tool refused: {error}") from error
     print(summary)
@@ -309,13 +314,15 @@ def classes_import(
     )
 
 
-def _print_smoke(result: SmokeResult, as_json: bool) -> None:
+def _print_smoke(result: SmokeResult, precision: str, as_json: bool) -> None:
+    """precision: what the registry says the endpoint's artifact computes in."""
     if as_json:
-        print(json.dumps(result.as_json(), indent=2))
+        print(json.dumps(result.as_json() | {"precision": precision}, indent=2))
         return
     verdict = "[green]OK[/green]" if result.ok else f"[red]FAILED[/red] {result.problem}"
     out.print(
-        f"{result.target}: {result.status}, {result.latency_ms} ms, labels {list(result.labels)}, {verdict}"
+        f"{result.target} ({precision}): {result.status}, {result.latency_ms} ms, "
+        f"labels {list(result.labels)}, {verdict}"
     )
     if result.note:
         out.print(f"[yellow]{result.note}[/yellow]")
@@ -365,7 +372,7 @@ def smoke(
                 kind,
                 stage,
             )
-    _print_smoke(result, as_json)
+    _print_smoke(result, spec.precision, as_json)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from animl_contract.artifact import ArtifactConfigError
+from animl_contract.conversion import CONVERSION_FILE, ConversionReport
 from animl_contract.labels import SPECIESNET_UNKNOWN, category_id
 from animl_ops import animl_api
 from animl_ops.local_runtime import LocalRuntimeError, invoke, serving_archive
@@ -17,6 +20,7 @@ from model_registry.artifact import (
     artifact_config,
     disagreements,
     read_artifact_config,
+    read_artifact_file,
     taxonomy_disagreement,
 )
 from model_registry.schema import ClassSpec, ModelSpec, RecordSpec, UnverifiedField, class_shorthand
@@ -130,6 +134,8 @@ class ArtifactCheck:
 
     problems: tuple[str, ...]
     served: dict[str, tuple[str, ...]]
+    #: The precision the artifact serves, and how its conversion report says it got there.
+    precision: str = ""
 
 
 def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
@@ -149,6 +155,7 @@ def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
         problems.append(f"{taxonomy} ({shown} is the source of truth)")
     if problems:
         return ArtifactCheck(tuple(problems), {})
+    precision = _precision(actual.precision, archive)
     served: dict[str, tuple[str, ...]] = {}
     with serving_archive(archive) as url:
         for record in model.records:
@@ -156,7 +163,29 @@ def check_artifact(model: ModelSpec, archive: Path) -> ArtifactCheck:
             served[record.id] = labels
             if problem:
                 problems.append(f"record {record.id}: {problem}")
-    return ArtifactCheck(tuple(problems), served)
+    return ArtifactCheck(tuple(problems), served, precision)
+
+
+def _precision(precision: str, archive: Path) -> str:
+    data = read_artifact_file(archive, CONVERSION_FILE)
+    if data is None:
+        return f"serves {precision} (no conversion report in the artifact)"
+    try:
+        report = ConversionReport.model_validate_json(data)
+    except ValidationError as error:
+        raise LocalRuntimeError(
+            f"{archive}:{CONVERSION_FILE} is not a conversion report: {error}"
+        ) from error
+    fp32 = report.fp32
+    text = (
+        f"serves {precision}, converted from {report.source_format} {report.source_file}; "
+        f"fp32 vs source: {fp32.relative_diff:.1e} of the output scale"
+    )
+    if report.int8 is not None:
+        q = report.int8
+        verdict = "passed" if q.passed else f"failed, accepted because: {q.override_reason}"
+        text += f"; int8 vs fp32: {q.gate} {verdict}, latency {q.latency_ratio:.2f}x"
+    return text
 
 
 SAMPLE_BOX = [0.1, 0.1, 0.9, 0.9]

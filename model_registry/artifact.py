@@ -41,6 +41,7 @@ def artifact_config(model: ModelSpec) -> ArtifactConfig:
         family=model.family,
         labels=tuple(model.class_ids),
         preprocessing=model.preprocessing,  # type: ignore[arg-type]
+        precision=model.precision,
     )
 
 

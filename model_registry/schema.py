@@ -24,6 +24,7 @@ from pydantic import (
 
 from animl_contract import limits
 from animl_contract.artifact import label_problems, preprocessing_problems
+from animl_contract.conversion import Precision
 from animl_contract.families import Family
 from animl_contract.labels import SpeciesNetLabel, name_problem, scrubbed_name
 from animl_contract.preprocessing import Preprocessing
@@ -260,6 +261,9 @@ class ModelSpec(_Strict):
     taxonomy_file: str | None = None
     taxonomy: tuple[str, ...] | None = None
     preprocessing: Preprocessing | None = None
+    #: What the artifact's graph computes in, and so what both endpoints serve: int8 only from
+    #: `python -m animl_convert --int8`, whose report the artifact carries.
+    precision: Precision = "fp32"
     records: tuple[RecordSpec, ...] = Field(min_length=1)
     endpoints: EndpointsSpec
     #: What is not public about this model, each with why: the loader then lets the field be

@@ -42,7 +42,7 @@ def members(archive: Path) -> dict[str, int]:
 def test_build_writes_a_readable_archive_that_validates(parts, tmp_path):
     onnx, config = parts
     out = tmp_path / "out" / "model.tar.gz"
-    assert build(onnx, config, out) == "mirav2 2.0: crop-classifier, 3 labels, inference OK"
+    assert build(onnx, config, out) == "mirav2 2.0: crop-classifier, 3 labels, fp32, inference OK"
     assert members(out) == {"animl-model.json": 0o644, "model.onnx": 0o644}
     assert validate(out).endswith("inference OK")
 

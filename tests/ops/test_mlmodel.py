@@ -165,7 +165,7 @@ def test_artifact_build_writes_the_registrys_config_and_check_accepts_it(tmp_pat
     run = run_ops("artifact", "build", "nzdoc", "--onnx", str(onnx), "--out", str(out))
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(
-        f"wrote {out}: nzdoc 1.0: crop-classifier, 52 labels, inference OK"
+        f"wrote {out}: nzdoc 1.0: crop-classifier, 52 labels, fp32, inference OK"
     )
     config = read_artifact_config(out)
     assert config == artifact_config(fixture_fleet().models["nzdoc"])

@@ -72,6 +72,7 @@ def test_the_deployed_endpoint_is_found_through_ssm_and_its_response_checked(
         "problem": None,
         "note": None,
         "ok": True,
+        "precision": "fp32",
     }
 
 
@@ -81,7 +82,7 @@ def test_a_response_the_api_cannot_read_fails_the_smoke_test(emulator, animl_acc
     queue_responses(emulator, animl_account, b'{"bird": 2.5}')
     run = run_ops("smoke", "animl", "mirav2", "--endpoint", "realtime", env=env)
     assert run.returncode == 1
-    assert "mirav2-realtime: InService" in run.stdout
+    assert "mirav2-realtime (fp32): InService" in run.stdout
     assert "FAILED bad response: the confidence of 'bird' is 2.5, outside 0.0..1.0" in run.stdout
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from animl_contract.conversion import Precision
 from animl_contract.families import Family
 from animl_contract.labels import SpeciesNetLabel, label_problem
 from animl_contract.preprocessing import Preprocessing, Strict
@@ -73,6 +74,8 @@ class ArtifactConfig(Strict):
     family: Family
     labels: tuple[str, ...] = Field(min_length=1)
     preprocessing: Preprocessing
+    #: The graph's arithmetic; an int8 artifact carries the conversion report that let it in.
+    precision: Precision = "fp32"
 
     @model_validator(mode="after")
     def _consistent(self) -> ArtifactConfig:

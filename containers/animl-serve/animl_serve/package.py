@@ -2,11 +2,12 @@
 
     python -m animl_serve.package build --onnx model.onnx --config animl-model.json \
         [--detector detector.onnx --taxonomy taxonomy_release.txt --geofence geofence.json]
-        [--optimize] --out model.tar.gz
+        [--report conversion.json] [--optimize] --out model.tar.gz
     python -m animl_serve.package validate model.tar.gz
 
 `build` writes the archive only after it has validated it: loaded the model and run one
-inference on a synthetic image through the family's handler. `--optimize` ships the graph that
+inference on a synthetic image through the family's handler. An int8 config needs the converter's
+report (python -m animl_convert), and a report must state the config's precision. `--optimize` ships the graph that
 ONNX Runtime optimized (extended level, portable across CPUs) instead of the original, so that
 cold starts neither download two graphs nor redo that optimization.
 """
@@ -22,6 +23,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from animl_contract.artifact import (
     CONFIG_FILE,
     DETECTOR_FILE,
@@ -33,6 +36,7 @@ from animl_contract.artifact import (
     optimized_name,
     parse_artifact_config,
 )
+from animl_contract.conversion import CONVERSION_FILE, ConversionReport
 from animl_serve.backend import OnnxBackend, SessionOptions
 from animl_serve.cpu import usable_cpus
 from animl_serve.errors import ArtifactError, ClientError
@@ -40,6 +44,7 @@ from animl_serve.handlers import Limits, load_handler
 
 ALLOWED_FILES = {
     CONFIG_FILE,
+    CONVERSION_FILE,
     TAXONOMY_FILE,
     GEOFENCE_FILE,
     *ONNX_FILES,
@@ -75,7 +80,33 @@ def validate(archive: Path) -> str:
         except ClientError as exc:  # the synthetic request was refused: the config is inconsistent
             raise ArtifactError(f"the handler refused its own synthetic request: {exc}") from exc
         config = handler.config
-        return f"{config.name} {config.version}: {config.family}, {len(config.labels)} labels, inference OK"
+        report = _conversion_report(Path(tmp) / CONVERSION_FILE)
+        if report is None and config.precision == "int8":
+            raise ArtifactError(
+                f"an int8 artifact needs the converter's {CONVERSION_FILE} (python -m "
+                "animl_convert --int8 writes it; pass it with --report)"
+            )
+        if report is not None and report.precision != config.precision:
+            raise ArtifactError(
+                f"{CONVERSION_FILE} records precision {report.precision} but {CONFIG_FILE} "
+                f"says {config.precision}; set precision in the registry to what was converted"
+            )
+        return (
+            f"{config.name} {config.version}: {config.family}, {len(config.labels)} labels, "
+            f"{config.precision}, inference OK"
+        )
+
+
+def _conversion_report(path: Path) -> ConversionReport | None:
+    if not path.is_file():
+        return None
+    try:
+        return ConversionReport.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ArtifactError(f"{CONVERSION_FILE}: {problems}") from exc
 
 
 def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
@@ -93,6 +124,7 @@ def build(
     optimize: bool = False,
     taxonomy: Path | None = None,
     geofence: Path | None = None,
+    report: Path | None = None,
 ) -> str:
     try:
         config_data = json.loads(config.read_text(encoding="utf-8"))
@@ -102,13 +134,18 @@ def build(
         parse_artifact_config(config_data, str(config))
     except ArtifactConfigError as exc:
         raise ArtifactError(str(exc)) from exc
-    for path in (onnx, detector, taxonomy, geofence):
+    for path in (onnx, detector, taxonomy, geofence, report):
         if path is not None and not path.is_file():
             raise ArtifactError(f"{path} does not exist")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         files = {MODEL_FILE: onnx, CONFIG_FILE: config}
-        extras = {DETECTOR_FILE: detector, TAXONOMY_FILE: taxonomy, GEOFENCE_FILE: geofence}
+        extras = {
+            DETECTOR_FILE: detector,
+            TAXONOMY_FILE: taxonomy,
+            GEOFENCE_FILE: geofence,
+            CONVERSION_FILE: report,
+        }
         files |= {name: path for name, path in extras.items() if path is not None}
         if optimize:
             for name, source in list(files.items()):
@@ -140,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--detector", type=Path, help="SpeciesNet: the detector to run first")
     b.add_argument("--taxonomy", type=Path, help="SpeciesNet: the release's taxonomy_release.txt")
     b.add_argument("--geofence", type=Path, help="SpeciesNet: the release's geofence JSON")
+    b.add_argument("--report", type=Path, help=f"the converter's {CONVERSION_FILE}")
     b.add_argument("--optimize", action="store_true", help="also ship the graph-optimized model")
     b.add_argument("--out", type=Path, required=True)
     v = commands.add_parser("validate", help="load an archive and run one inference")
@@ -155,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.optimize,
                 args.taxonomy,
                 args.geofence,
+                args.report,
             )
             print(f"wrote {args.out}: {summary}")
         else:

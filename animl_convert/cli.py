@@ -1,0 +1,120 @@
+"""python -m animl_convert: one model's source to model.onnx and conversion.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, get_args
+
+import typer
+from rich.console import Console
+
+from animl_contract.conversion import ConversionReport, SourceFormat
+from animl_convert.convert import Request, convert
+from animl_convert.errors import ConversionError
+from model_registry.loader import DEFAULT_REGISTRY_DIR, RegistryError, load_fleet
+
+app = typer.Typer(add_completion=False)
+err = Console(stderr=True, soft_wrap=True)
+FORMATS = get_args(SourceFormat)
+
+
+def summary(report: ConversionReport) -> str:
+    fp32 = report.fp32
+    lines = [
+        f"{report.source_format} -> ONNX, input {list(report.input_shape)}",
+        f"fp32 vs source on {fp32.inputs} {fp32.input_source} inputs: max |diff| "
+        f"{fp32.max_abs_diff:.2e} ({fp32.relative_diff:.2e} of the output scale)"
+        + _reading(fp32.top1_agreement, fp32.box_f1),
+    ]
+    if report.int8 is not None:
+        q = report.int8
+        verdict = "passed" if q.passed else f"FAILED, shipped anyway: {q.override_reason}"
+        lines.append(
+            f"int8 vs fp32 ({q.calibration_images} calibration images, per-channel "
+            f"{q.per_channel}): {q.gate} {verdict}"
+            + _reading(q.agreement.top1_agreement, q.agreement.box_f1)
+            + f"; latency {q.latency_ratio:.2f}x of fp32"
+        )
+    return "\n".join(lines)
+
+
+def _reading(top1: float | None, f1: float | None) -> str:
+    if top1 is not None:
+        return f", top-1 agreement {top1:.3f}"
+    return f", box F1 {f1:.3f}" if f1 is not None else ""
+
+
+@app.command()
+def main(
+    model: Annotated[str, typer.Argument(help="registry name of the model")],
+    source: Annotated[Path, typer.Argument(help="the file (or SavedModel folder) to convert")],
+    source_format: Annotated[
+        str, typer.Option("--from", help=f"what SOURCE is: {', '.join(FORMATS)}")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder for model.onnx and conversion.json")],
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="pytorch: FILE.py:FACTORY that builds the model"),
+    ] = None,
+    yolov5_repo: Annotated[
+        Path | None,
+        typer.Option("--yolov5-repo", help="yolov5: a clone of ultralytics/yolov5 (its classes)"),
+    ] = None,
+    samples: Annotated[
+        Path | None,
+        typer.Option("--samples", help="images to compare on (default: synthetic ones)"),
+    ] = None,
+    int8: Annotated[bool, typer.Option("--int8", help="ship a calibrated INT8 graph")] = False,
+    calibration: Annotated[
+        Path | None, typer.Option("--calibration", help="--int8: the calibration images")
+    ] = None,
+    per_channel: Annotated[
+        bool, typer.Option("--per-channel/--no-per-channel", help="--int8: per-channel weights")
+    ] = True,
+    accept_int8: Annotated[
+        str | None,
+        typer.Option("--accept-int8", help="ship an INT8 graph that fails its gate, because …"),
+    ] = None,
+    registry: Annotated[
+        Path, typer.Option("--registry", envvar="ANIML_REGISTRY", show_default=False)
+    ] = DEFAULT_REGISTRY_DIR,
+) -> None:
+    """Convert, verify against the source and, with --int8, quantize: nothing is written unless
+    every check passes. Then package with `python -m animl_ops artifact build MODEL --onnx
+    OUT/model.onnx --report OUT/conversion.json`."""
+    try:
+        if source_format not in FORMATS:
+            raise ConversionError(f"--from {source_format!r}: choose one of {', '.join(FORMATS)}")
+        try:
+            fleet = load_fleet(registry)
+        except RegistryError as error:
+            raise ConversionError(f"the registry is invalid:\n{error}") from error
+        if model not in fleet.models:
+            raise ConversionError(f"unknown model {model!r}; the registry declares: "
+                                  f"{', '.join(sorted(fleet.models))}")  # fmt: skip
+        spec = fleet.models[model]
+        report = convert(
+            Request(
+                model=spec,
+                source_format=source_format,  # type: ignore[arg-type]
+                source=source,
+                out=out,
+                code=code,
+                yolov5_repo=yolov5_repo,
+                samples=samples,
+                int8=int8,
+                calibration=calibration,
+                per_channel=per_channel,
+                accept_int8=accept_int8,
+            )
+        )
+    except ConversionError as error:
+        err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(1) from error
+    print(summary(report))
+    print(f"wrote {out / 'model.onnx'} and {out / 'conversion.json'}")
+    if spec.precision != report.precision:
+        print(
+            f"note: models/{model}.yaml declares precision {spec.precision}; set precision: "
+            f"{report.precision} there to package this graph"
+        )

@@ -1,0 +1,226 @@
+"""One conversion, all or nothing: the source is run against its ONNX export (and the INT8 graph
+against the FP32 one), and model.onnx with conversion.json is written only when every check
+passed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from animl_contract.artifact import MODEL_FILE
+from animl_contract.conversion import (
+    CONVERSION_FILE,
+    FP32_MAX_RELATIVE_DIFF,
+    INT8_MIN_BOX_F1,
+    INT8_MIN_TOP1_AGREEMENT,
+    Agreement,
+    ConversionReport,
+    Int8Report,
+    SourceFormat,
+)
+from animl_convert.errors import ConversionError
+from animl_convert.inputs import InputSpec, load_images, synthetic_images
+from animl_convert.parity import agreement
+from animl_convert.quantize import latency_seconds, quantize_int8
+from animl_convert.sources import INPUT_NAME, load_source
+from model_registry.schema import ModelSpec
+
+TOOLS = ("torch", "tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime")
+OUTPUTS = (MODEL_FILE, CONVERSION_FILE)
+
+
+@dataclass(frozen=True)
+class Request:
+    model: ModelSpec
+    source_format: SourceFormat
+    source: Path
+    out: Path
+    code: str | None = None
+    yolov5_repo: Path | None = None
+    samples: Path | None = None
+    int8: bool = False
+    calibration: Path | None = None
+    per_channel: bool = True
+    #: Ship an INT8 graph that failed its gate anyway, for this reason (recorded in the report).
+    accept_int8: str | None = None
+
+
+class ParityFailedError(ConversionError):
+    def __init__(self, message: str, agreement: Agreement) -> None:
+        super().__init__(f"{message}\n{agreement.model_dump_json(indent=2)}")
+        self.agreement = agreement
+
+
+def _tools() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _check_outputs(model: ModelSpec, outputs: list[np.ndarray], batch: int) -> None:
+    """The first output answers each class of the registry: a classifier's scores, or YOLOv5's
+    (boxes, 4 coordinates + objectness + one score per class)."""
+    classes = len(model.classes)
+    first = outputs[0]
+    if model.family == "detector":
+        ok = first.ndim == 3 and first.shape[0] == batch and first.shape[2] == 5 + classes
+        expected = f"(batch, boxes, {5 + classes}) for {classes} classes"
+    else:
+        ok = first.ndim == 2 and first.shape == (batch, classes)
+        expected = f"(batch, {classes}) for the registry's {classes} classes"
+    if not ok:
+        raise ConversionError(
+            f"the model answers an output of shape {first.shape}, not {expected}: is this the "
+            f"model of models/{model.name}.yaml, with its classes in output order?"
+        )
+
+
+def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
+    try:
+        onnx.checker.check_model(str(graph), full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        raise ConversionError(f"the ONNX graph is not valid: {error}") from error
+    (only,) = ort.InferenceSession(str(graph)).get_inputs()
+    shape = tuple(d if isinstance(d, int) else "batch" for d in only.shape)
+    if shape[1:] != spec.shape("batch")[1:]:
+        raise ConversionError(
+            f"the graph's input is {list(shape)}, but the registry's pre-processing makes "
+            f"{list(spec.shape('batch'))} ({spec.layout}); fix input_size or layout in the "
+            "registry, or export the model at that size"
+        )
+    return shape
+
+
+def _gate(model: ModelSpec, measured: Agreement) -> tuple[str, bool]:
+    if model.family == "detector":
+        f1 = measured.box_f1 or 0.0
+        return f"box F1 >= {INT8_MIN_BOX_F1} at IoU 0.5", f1 >= INT8_MIN_BOX_F1
+    top1 = measured.top1_agreement or 0.0
+    return f"top-1 agreement >= {INT8_MIN_TOP1_AGREEMENT}", top1 >= INT8_MIN_TOP1_AGREEMENT
+
+
+def _detector_threshold(model: ModelSpec) -> float:
+    """Boxes are compared above the lowest default threshold of the model's records."""
+    thresholds = [
+        r.default_confidence_threshold
+        for r in model.records
+        if r.default_confidence_threshold is not None
+    ]
+    return min(thresholds) if thresholds else 0.1
+
+
+def convert(request: Request) -> ConversionReport:
+    model = request.model
+    _check_out(request.out)
+    if model.preprocessing is None or not model.classes:
+        raise ConversionError(
+            f"models/{model.name}.yaml lacks the classes or pre-processing a conversion checks "
+            "against; fill them in first"
+        )
+    if request.int8 and request.calibration is None:
+        raise ConversionError("--int8 needs --calibration DIR: images like those it will see")
+    spec = InputSpec.of(model.preprocessing)
+    if request.samples is not None:
+        inputs, input_source = load_images(request.samples, spec, "sample"), "samples"
+    else:
+        inputs, input_source = synthetic_images(spec), "synthetic"
+    calibration = (
+        load_images(request.calibration, spec, "calibration") if request.calibration else None
+    )
+    detector = (
+        (model.preprocessing.detector, _detector_threshold(model))
+        if model.family == "detector" and model.preprocessing.detector is not None
+        else None
+    )
+
+    source = load_source(request.source_format, request.source, request.code, request.yolov5_repo)
+    try:
+        reference = source.run(inputs)
+    except Exception as error:  # whatever the framework raises for an input it cannot take
+        raise ConversionError(
+            f"the model does not run on the input models/{model.name}.yaml describes, "
+            f"{list(spec.shape(len(inputs)))} ({spec.layout}): {type(error).__name__}: "
+            f"{str(error).strip().splitlines()[0] if str(error).strip() else ''}; check "
+            "input_size and layout there"
+        ) from error
+    _check_outputs(model, reference, len(inputs))
+
+    request.out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=request.out.parent, prefix=".convert-") as work:
+        fp32 = Path(work) / "fp32.onnx"
+        source.export(fp32, inputs)
+        input_shape = _check_input(fp32, spec)
+        exported = load_source("onnx", fp32).run(inputs)
+        fp32_agreement = agreement(
+            f"{request.source_format} source", reference, exported, input_source, detector
+        )
+        if fp32_agreement.relative_diff > FP32_MAX_RELATIVE_DIFF:
+            raise ParityFailedError(
+                f"the ONNX graph differs from the source by {fp32_agreement.relative_diff:.2e} "
+                f"of the output scale (at most {FP32_MAX_RELATIVE_DIFF:.0e}); nothing was written",
+                fp32_agreement,
+            )
+        shipped, int8_report = fp32, None
+        if request.int8:
+            assert calibration is not None
+            int8 = Path(work) / "int8.onnx"
+            quantize_int8(fp32, int8, calibration, request.per_channel)
+            measured = agreement(
+                "fp32 onnx", exported, load_source("onnx", int8).run(inputs), input_source, detector
+            )
+            gate, passed = _gate(model, measured)
+            if not passed and not request.accept_int8:
+                raise ParityFailedError(
+                    f"the INT8 graph fails its gate ({gate}); nothing was written. Calibrate with "
+                    "more representative images, try --no-per-channel, or ship it anyway with "
+                    "--accept-int8 REASON",
+                    measured,
+                )
+            ratio = latency_seconds(int8, inputs) / latency_seconds(fp32, inputs)
+            int8_report = Int8Report(
+                calibration_images=len(calibration),
+                per_channel=request.per_channel,
+                agreement=measured,
+                latency_ratio=ratio,
+                gate=gate,
+                passed=passed,
+                override_reason=None if passed else request.accept_int8,
+            )
+            shipped = int8
+        report = ConversionReport(
+            source_format=request.source_format,
+            source_file=request.source.name,
+            precision="int8" if request.int8 else "fp32",
+            input_name=ort.InferenceSession(str(shipped)).get_inputs()[0].name or INPUT_NAME,
+            input_shape=input_shape,
+            fp32=fp32_agreement,
+            int8=int8_report,
+            tools=_tools(),
+        )
+        written = Path(work) / CONVERSION_FILE
+        written.write_text(report.to_json(), encoding="utf-8")
+        request.out.mkdir(exist_ok=True)
+        os.replace(shipped, request.out / MODEL_FILE)
+        os.replace(written, request.out / CONVERSION_FILE)
+    return report
+
+
+def _check_out(out: Path) -> None:
+    """The output folder holds what a conversion writes, and nothing of anyone else's."""
+    if out.exists() and not out.is_dir():
+        raise ConversionError(f"--out {out} is a file; give a folder")
+    others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUTS) if out.is_dir() else []
+    if others:
+        raise ConversionError(f"--out {out} already holds {others}; give an empty or new folder")

@@ -1,0 +1,203 @@
+"""TorchScript (traced and scripted) and PyTorch code plus a state dict, converted with the real
+command: the parity report, what the runtime then serves, and every refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip(
+    "torch", reason="the converters' torch is not installed (make setup-convert)"
+)
+
+from animl_contract.conversion import FP32_MAX_RELATIVE_DIFF, ConversionReport  # noqa: E402
+from animl_convert.sources import TorchSource  # noqa: E402
+from animl_ops.local_runtime import invoke, serving_archive  # noqa: E402
+from model_registry.artifact import artifact_config  # noqa: E402
+from tests.convert.commands import (  # noqa: E402
+    classifier_request,
+    photo,
+    run_convert,
+    source_classifier_answer,
+)
+from tests.convert.torch_models import NoisyClassifier, TinyClassifier  # noqa: E402
+from tests.ops.conftest import run_ops  # noqa: E402
+from tests.registries import FIXTURE_REGISTRY, fixture_fleet  # noqa: E402
+
+CODE_FILE = Path(__file__).with_name("torch_models.py")
+REQUESTS = [(0, [0.1, 0.2, 0.5, 0.6]), (1, [0.3, 0.05, 0.9, 0.5]), (2, [0.0, 0.0, 1.0, 1.0])]
+
+
+def classifier(classes: int = 5, input_size: int = 300, seed: int = 0) -> TinyClassifier:
+    torch.manual_seed(seed)
+    return TinyClassifier(classes, input_size).eval()
+
+
+def report_of(out: Path) -> ConversionReport:
+    return ConversionReport.model_validate_json((out / "conversion.json").read_text())
+
+
+def package(model: str, out: Path, archive: Path) -> None:
+    run = run_ops("artifact", "build", model, "--onnx", str(out / "model.onnx"),
+                  "--report", str(out / "conversion.json"), "--out", str(archive))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+
+
+def assert_serves_the_sources_answers(model: str, module: Any, archive: Path) -> None:
+    config = artifact_config(fixture_fleet().models[model])
+    source = TorchSource(module)
+    with serving_archive(archive) as url:
+        for seed, bbox in REQUESTS:
+            jpeg = photo(seed=seed)
+            status, body = invoke(url, classifier_request(jpeg, bbox), "application/json")
+            assert status == 200, body
+            served = json.loads(body)
+            expected = source_classifier_answer(source, config, jpeg, bbox)
+            assert list(served) == list(expected)
+            assert served == pytest.approx(expected, abs=2e-6)
+
+
+def test_traced_torchscript_converts_with_a_dynamic_batch_and_serves_the_sources_answers(
+    tmp_path,
+):
+    module = classifier()
+    source = tmp_path / "mirav2.pt"
+    torch.jit.trace(module, torch.rand(1, 3, 300, 300)).save(str(source))
+    out = tmp_path / "converted"
+
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    assert "top-1 agreement 1.000" in run.stdout
+    report = report_of(out)
+    assert (report.source_format, report.source_file, report.precision) == (
+        "torchscript",
+        "mirav2.pt",
+        "fp32",
+    )
+    assert report.input_shape == ("batch", 3, 300, 300)
+    assert report.fp32.relative_diff <= FP32_MAX_RELATIVE_DIFF
+    assert (report.fp32.inputs, report.fp32.input_source, report.fp32.top1_agreement) == (
+        8,
+        "synthetic",
+        1.0,
+    )
+    assert report.int8 is None
+    assert {"torch", "onnx", "onnxruntime"} <= set(report.tools)
+    archive = tmp_path / "model.tar.gz"
+    package("mirav2", out, archive)
+    assert_serves_the_sources_answers("mirav2", module, archive)
+
+
+def test_scripted_torchscript_and_the_engineers_sample_images(tmp_path):
+    module = classifier(classes=52, input_size=480, seed=1)
+    source = tmp_path / "nzdoc.pt"
+    torch.jit.script(module).save(str(source))
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for seed in range(3):
+        (samples / f"{seed}.jpg").write_bytes(photo(seed=seed))
+    out = tmp_path / "converted"
+
+    run = run_convert("nzdoc", source, "--from", "torchscript", "--samples", str(samples),
+                      "--out", str(out), registry=FIXTURE_REGISTRY)  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    report = report_of(out)
+    assert (report.fp32.inputs, report.fp32.input_source) == (3, "samples")
+    assert report.fp32.relative_diff <= FP32_MAX_RELATIVE_DIFF
+    assert report.input_shape == ("batch", 3, 480, 480)
+
+
+def test_code_and_a_state_dict_convert(tmp_path):
+    module = classifier(seed=2)
+    weights = tmp_path / "mirav2_state.pt"
+    torch.save({"state_dict": module.state_dict()}, weights)
+    out = tmp_path / "converted"
+
+    run = run_convert("mirav2", weights, "--from", "pytorch", "--code",
+                      f"{CODE_FILE}:tiny_classifier", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    archive = tmp_path / "model.tar.gz"
+    package("mirav2", out, archive)
+    assert_serves_the_sources_answers("mirav2", module, archive)
+
+
+def test_a_state_dict_of_another_model_is_refused_naming_the_keys(tmp_path):
+    weights = tmp_path / "other.pt"
+    torch.save(torch.nn.Linear(3, 5).state_dict(), weights)
+    out = tmp_path / "converted"
+    run = run_convert("mirav2", weights, "--from", "pytorch", "--code",
+                      f"{CODE_FILE}:tiny_classifier", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert f"{weights} is not a state dict of the model" in run.stderr
+    assert "Missing key(s)" in run.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"not a checkpoint", "does not load as TorchScript"),
+        (b"", "does not load as TorchScript"),
+    ],
+)
+def test_a_checkpoint_that_does_not_load_is_a_clear_error(tmp_path, content, expected):
+    source = tmp_path / "broken.pt"
+    source.write_bytes(content)
+    out = tmp_path / "converted"
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert f"{source} {expected}" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not out.exists()
+
+
+def test_outputs_that_do_not_match_the_class_count_are_refused(tmp_path):
+    source = tmp_path / "seven.pt"
+    torch.jit.trace(classifier(classes=7), torch.rand(1, 3, 300, 300)).save(str(source))
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert "output of shape (8, 7), not (batch, 5) for the registry's 5 classes" in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_graph_that_answers_otherwise_fails_parity_with_the_report(tmp_path):
+    torch.manual_seed(0)
+    source = tmp_path / "noisy.pt"
+    torch.jit.trace(NoisyClassifier().eval(), torch.rand(1, 3, 300, 300), check_trace=False).save(
+        str(source)
+    )
+    out = tmp_path / "converted"
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert "the ONNX graph differs from the source by" in run.stderr
+    assert '"max_abs_diff"' in run.stderr
+    assert not out.exists()
+
+
+def test_a_model_that_does_not_export_names_the_operator(tmp_path):
+    class Unexportable(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            pooled = torch.nn.functional.adaptive_avg_pool2d(x, 7)
+            return pooled.flatten(1)[:, :5]
+
+    source = tmp_path / "unexportable.pt"
+    torch.jit.trace(Unexportable(), torch.rand(1, 3, 300, 300)).save(str(source))
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert "does not export to ONNX" in run.stderr
+    assert "adaptive_avg_pool2d" in run.stderr
+    assert "Torch IR graph" not in run.stderr
+    assert not (tmp_path / "o").exists()
