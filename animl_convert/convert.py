@@ -92,9 +92,17 @@ def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
         onnx.checker.check_model(str(graph), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         raise ConversionError(f"the ONNX graph is not valid: {error}") from error
-    (only,) = ort.InferenceSession(str(graph)).get_inputs()
-    shape = tuple(d if isinstance(d, int) else "batch" for d in only.shape)
-    if shape[1:] != spec.shape("batch")[1:]:
+    inputs = ort.InferenceSession(str(graph)).get_inputs()
+    if len(inputs) != 1:
+        raise ConversionError(f"the graph has {len(inputs)} inputs; the runtime feeds exactly one")
+    only = inputs[0]
+    shape = tuple(d if isinstance(d, int) else "batch" if i == 0 else str(d)
+                  for i, d in enumerate(only.shape))  # fmt: skip
+    expected = spec.shape("batch")
+    # Symbolic height and width (a graph exported for any size) take the registry's size.
+    if len(shape) != len(expected) or any(
+        isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:], strict=True)
+    ):
         raise ConversionError(
             f"the graph's input is {list(shape)}, but the registry's pre-processing makes "
             f"{list(spec.shape('batch'))} ({spec.layout}); fix input_size or layout in the "
@@ -118,7 +126,12 @@ def _detector_threshold(model: ModelSpec) -> float:
         for r in model.records
         if r.default_confidence_threshold is not None
     ]
-    return min(thresholds) if thresholds else 0.1
+    if not thresholds:
+        raise ConversionError(
+            f"models/{model.name}.yaml gives no record a default_confidence_threshold; boxes "
+            "are compared above it, so fill it in first"
+        )
+    return min(thresholds)
 
 
 def convert(request: Request) -> ConversionReport:

@@ -395,13 +395,33 @@ def cost(
     prices: Annotated[
         Path, typer.Option("--prices", help="dated price list (YAML)")
     ] = cost_model.DEFAULT_PRICES,
+    latency_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--latency-ratio",
+            min=0.01,
+            max=10,
+            help="a faster graph's latency as a share of this one's (int8.latency_ratio of "
+            "conversion.json): what it saves in cost and concurrency",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Monthly serverless cost against a dedicated instance, and the break-even volume."""
     workload = cost_model.Workload(images, seconds_per_image, memory_mb, concurrency)
-    result = cost_model.compare(workload, cost_model.load_prices(prices), region, instance)
+    price_list = cost_model.load_prices(prices)
+    result = cost_model.compare(workload, price_list, region, instance)
+    faster = (
+        cost_model.speed_up(workload, price_list, region, instance, latency_ratio)
+        if latency_ratio is not None
+        else None
+    )
     if as_json:
-        print(json.dumps(result.as_json(), indent=2))
+        print(
+            json.dumps(
+                result.as_json() | ({"faster": faster.as_json()} if faster else {}), indent=2
+            )
+        )
         return
     table = Table(
         title=f"{images:,} images/month at {seconds_per_image} s/image ({region}, prices of {result.prices_as_of})"
@@ -421,6 +441,13 @@ def cost(
         out.print(
             f"[yellow]at max concurrency {concurrency} the endpoint serves at most "
             f"{result.serverless_capacity_per_month:,} images/month[/yellow]"
+        )
+    if faster is not None:
+        out.print(
+            f"at {faster.latency_ratio:.2f}x the latency: {faster.serverless_per_month:,.2f} USD "
+            f"per month serverless (saves {result.serverless_per_month - faster.serverless_per_month:,.2f}); "
+            f"the same peak load needs max concurrency {faster.concurrency_for_same_peak} "
+            f"instead of {concurrency}"
         )
 
 

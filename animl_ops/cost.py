@@ -115,3 +115,37 @@ def compare(
             workload.max_concurrency * SECONDS_PER_MONTH / workload.seconds_per_image
         ),
     )
+
+
+@dataclass(frozen=True)
+class SpeedUp:
+    """The same workload on a graph `latency_ratio` times as slow (below 1: faster)."""
+
+    latency_ratio: float
+    serverless_per_month: float
+    #: Concurrency is busy seconds per second: a faster graph serves the same peak with less.
+    concurrency_for_same_peak: int
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def speed_up(
+    workload: Workload,
+    prices: PriceList,
+    region: str,
+    instance_type: str,
+    latency_ratio: float,
+) -> SpeedUp:
+    faster = Workload(
+        workload.images_per_month,
+        workload.seconds_per_image * latency_ratio,
+        workload.memory_mb,
+        workload.max_concurrency,
+        workload.kb_per_image,
+    )
+    return SpeedUp(
+        latency_ratio=latency_ratio,
+        serverless_per_month=compare(faster, prices, region, instance_type).serverless_per_month,
+        concurrency_for_same_peak=max(1, math.ceil(workload.max_concurrency * latency_ratio)),
+    )

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip(
@@ -200,4 +201,28 @@ def test_a_model_that_does_not_export_names_the_operator(tmp_path):
     assert "does not export to ONNX" in run.stderr
     assert "adaptive_avg_pool2d" in run.stderr
     assert "Torch IR graph" not in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_existing_onnx_export_is_verified_and_shipped_as_it_is(tmp_path):
+    export = tmp_path / "mirav2.onnx"
+    TorchSource(classifier(seed=3)).export(export, np.zeros((1, 3, 300, 300), np.float32))
+    out = tmp_path / "converted"
+
+    run = run_convert("mirav2", export, "--from", "onnx", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    assert (out / "model.onnx").read_bytes() == export.read_bytes()
+    report = report_of(out)
+    assert (report.source_format, report.fp32.max_abs_diff) == ("onnx", 0.0)
+
+
+def test_an_onnx_export_of_another_input_size_is_refused_naming_the_registry_field(tmp_path):
+    export = tmp_path / "mirav2.onnx"
+    TorchSource(classifier(input_size=224)).export(export, np.zeros((1, 3, 224, 224), np.float32))
+    run = run_convert("mirav2", export, "--from", "onnx", "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert "models/mirav2.yaml describes, [8, 3, 300, 300] (NCHW)" in run.stderr
     assert not (tmp_path / "o").exists()

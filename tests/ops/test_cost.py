@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from animl_ops.cost import DEFAULT_PRICES, PricesError, Workload, compare, load_prices
+from animl_ops.cost import (
+    DEFAULT_PRICES,
+    PricesError,
+    Workload,
+    compare,
+    load_prices,
+    speed_up,
+)
 from tests.ops.conftest import run_ops
 
 
@@ -29,6 +36,26 @@ def test_the_cli_prints_the_comparison_and_json():
     data = run_ops("cost", "--images", "100000", "--seconds-per-image", "0.5", "--json").json()
     assert data["instance_type"] == "ml.c5.xlarge"
     assert data["break_even_multiple"] > 1
+
+
+def test_a_faster_graph_costs_its_share_and_needs_its_share_of_concurrency():
+    workload = Workload(100_000, 0.5, 6144, 80)
+    prices = load_prices()
+    full = compare(workload, prices, "us-west-2", "ml.c5.xlarge")
+    faster = speed_up(workload, prices, "us-west-2", "ml.c5.xlarge", 0.4)
+    # Compute is billed per second of duration; the data charge does not shrink with it.
+    data = 100_000 * 300 / 1024 / 1024 * prices.regions["us-west-2"].serverless.data_per_gb
+    assert faster.serverless_per_month == pytest.approx(
+        (full.serverless_per_month - data) * 0.4 + data, abs=0.02
+    )
+    assert faster.concurrency_for_same_peak == 32
+    run = run_ops("cost", "--images", "100000", "--seconds-per-image", "0.5",
+                  "--latency-ratio", "0.4")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "the same peak load needs max concurrency 32 instead of 80" in run.stdout
+    data_json = run_ops("cost", "--images", "100000", "--seconds-per-image", "0.5",
+                        "--latency-ratio", "0.4", "--json").json()  # fmt: skip
+    assert data_json["faster"]["concurrency_for_same_peak"] == 32
 
 
 def test_a_bad_price_list_names_the_file_and_field(tmp_path):

@@ -1,0 +1,143 @@
+"""Prints FP32 against calibrated INT8 (static QDQ, per-channel weights, the converter's own
+quantization) for MegaDetector v5's YOLOv5x6 at 1280 x 1280 and a ResNet-50 classifier (the
+graphs of architectures.py, random weights: the speed only): latency, peak memory and cold start,
+each graph in a fresh process with the runtime's ONNX Runtime settings, then what the speed-up
+means for serverless cost and concurrency.
+
+    .venv/bin/python benchmarks/quantization.py [--runs N]      # make bench-int8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "containers" / "animl-serve")]
+
+from architectures import resnet50, yolov5x6  # noqa: E402
+
+from animl_convert.inputs import InputSpec, synthetic_images  # noqa: E402
+from animl_convert.quantize import quantize_int8  # noqa: E402
+from animl_ops import cost  # noqa: E402
+
+#: Targets on this machine (issue 14): INT8 latency as a share of FP32's.
+TARGETS = {"MegaDetector v5 (YOLOv5x6, 1280x1280)": 0.4, "ResNet-50 classifier (224x224)": 0.75}
+IMAGES_PER_MONTH = 1_000_000
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    spec: InputSpec
+    calibration_images: int
+    build: Callable[[Path], Path]
+
+
+CASES = (
+    Case("MegaDetector v5 (YOLOv5x6, 1280x1280)",
+         InputSpec(1280, 1280, "NCHW", (0, 0, 0), (1, 1, 1)), 4, yolov5x6),
+    Case("ResNet-50 classifier (224x224)",
+         InputSpec(224, 224, "NCHW", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)), 16,
+         lambda path: resnet50(path, classes=53)),
+)  # fmt: skip
+
+
+def measure(graph: Path, shape: list[int], runs: int) -> dict[str, float]:
+    """In this (fresh) process: cold start (load + first inference), median latency of one
+    image, peak resident memory."""
+    from animl_serve.backend import OnnxBackend, SessionOptions
+    from animl_serve.cpu import usable_cpus
+
+    batch = np.random.default_rng(0).random(shape, dtype=np.float32)
+    start = time.perf_counter()
+    backend = OnnxBackend(graph, SessionOptions(intra_op_threads=usable_cpus()))
+    backend.run(batch)
+    cold = time.perf_counter() - start
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        backend.run(batch)
+        times.append(time.perf_counter() - start)
+    return {"cold_start_s": cold, "latency_s": statistics.median(times), "peak_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    """This process's resident high-water mark (VmHWM: unlike ru_maxrss, it starts afresh at exec,
+    not at the parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def measured(graph: Path, shape: tuple[int, ...], runs: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--measure", str(graph), "--shape",
+               ",".join(map(str, shape)), "--runs", str(runs)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed inferences per graph")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, [int(d) for d in args.shape.split(",")], args.runs)))
+        return
+
+    prices = cost.load_prices()
+    print(f"{'model':38} {'graph':5} {'MB':>6} {'latency s':>10} {'x fp32':>7} "
+          f"{'peak MB':>8} {'cold start s':>13}")  # fmt: skip
+    for case in CASES:
+        with tempfile.TemporaryDirectory() as work:
+            fp32, int8 = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
+            example = synthetic_images(case.spec, count=1)
+            case.build(fp32)
+            calibration = synthetic_images(case.spec, count=case.calibration_images, seed=1)
+            quantize_int8(fp32, int8, calibration, per_channel=True)
+            shape = example.shape
+            results = {
+                p: measured(g, shape, args.runs) for p, g in (("fp32", fp32), ("int8", int8))
+            }
+            for precision, graph in (("fp32", fp32), ("int8", int8)):
+                r = results[precision]
+                ratio = r["latency_s"] / results["fp32"]["latency_s"]
+                print(f"{case.name:38} {precision:5} {graph.stat().st_size / 1e6:6.0f} "
+                      f"{r['latency_s']:10.3f} {ratio:7.2f} {r['peak_mb']:8.0f} "
+                      f"{r['cold_start_s']:13.2f}")  # fmt: skip
+        ratio = results["int8"]["latency_s"] / results["fp32"]["latency_s"]
+        verdict = "met" if ratio <= TARGETS[case.name] else "NOT met"
+        cold = (
+            "not worse"
+            if results["int8"]["cold_start_s"] <= results["fp32"]["cold_start_s"]
+            else "WORSE"
+        )
+        print(
+            f"  target int8 <= {TARGETS[case.name]}x fp32: {verdict}; cold start {cold} than fp32"
+        )
+        fp32_s = results["fp32"]["latency_s"]
+        workload = cost.Workload(IMAGES_PER_MONTH, fp32_s, memory_mb=6144, max_concurrency=80)
+        full = cost.compare(workload, prices, "us-west-2", "ml.c5.xlarge")
+        faster = cost.speed_up(workload, prices, "us-west-2", "ml.c5.xlarge", ratio)
+        print(f"  {IMAGES_PER_MONTH:,} images/month serverless at 6144 MB: fp32 "
+              f"{full.serverless_per_month:,.2f} USD, int8 {faster.serverless_per_month:,.2f} "
+              f"USD; the peak 80 fp32 containers serve takes {faster.concurrency_for_same_peak} "
+              "int8 containers")  # fmt: skip
+    print(f"exporting and quantizing took up to {_peak_mb():,.0f} MB (this process's peak)")
+
+
+if __name__ == "__main__":
+    main()
