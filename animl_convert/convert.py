@@ -165,8 +165,7 @@ def convert(request: Request) -> ConversionReport:
         raise ConversionError(
             f"the model does not run on the input models/{model.name}.yaml describes, "
             f"{list(spec.shape(len(inputs)))} ({spec.layout}): {type(error).__name__}: "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else ''}; check "
-            "input_size and layout there"
+            f"{(str(error).strip().splitlines() or [''])[0]}; check input_size and layout there"
         ) from error
     _check_outputs(model, reference, len(inputs))
 

@@ -79,6 +79,6 @@ def test_adding_and_removing_models_moves_no_other_resource(tmp_path):
         assert len(alarms) == 8  # 2 endpoints x 4 alarms
         assert {lid: before[lid] for lid in alarms} == {lid: after[lid] for lid in alarms}
     removed = owned_by(before, "model-003") | owned_by(before, "model-017")
-    assert len(removed) == 28
+    assert len(removed) == 24  # 2 models x 2 endpoints x 6 resources
     assert not removed & set(after)
-    assert len(owned_by(after, "added-")) == 28
+    assert len(owned_by(after, "added-")) == 24

@@ -109,3 +109,25 @@ def test_without_the_yolov5_classes_the_error_says_what_to_pass(checkpoint, tmp_
     assert "pickles classes of module 'models.yolo'" in run.stderr
     assert "--yolov5-repo" in run.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_detectors_int8_gate_is_box_agreement_above_its_threshold(checkpoint, tmp_path):
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    for seed in range(4):
+        (calibration / f"{seed}.jpg").write_bytes(photo(1600, 1200, seed=seed))
+    out = tmp_path / "converted"
+    reason = "test: the stand-in's objectness is a 1000x contrast, not a trained detector's"
+    run = run_convert(MODEL, checkpoint, "--from", "yolov5", "--yolov5-repo", str(YOLOV5_REPO),
+                      "--int8", "--calibration", str(calibration), "--accept-int8", reason,
+                      "--out", str(out), registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = ConversionReport.model_validate_json((out / "conversion.json").read_text())
+    assert report.int8 is not None
+    assert report.int8.gate == "box F1 >= 0.95 at IoU 0.5"
+    measured = report.int8.agreement
+    assert measured.box_f1 is not None
+    assert measured.top1_agreement is None
+    assert measured.reference_boxes == report.fp32.reference_boxes
+    assert report.int8.passed == (measured.box_f1 >= 0.95)
+    assert report.int8.override_reason == (None if report.int8.passed else reason)
