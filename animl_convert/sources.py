@@ -52,25 +52,6 @@ class OnnxSource:
         shutil.copyfile(self.path, path)
 
 
-class _FirstOutput:
-    """YOLOv5's Detect answers (predictions, feature maps) unless exported; keep the first."""
-
-    @staticmethod
-    def wrap(module: Any) -> Any:
-        import torch
-
-        class FirstOutput(torch.nn.Module):
-            def __init__(self, inner: torch.nn.Module) -> None:
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                out = self.inner(x)
-                return out[0] if isinstance(out, (tuple, list)) else out
-
-        return FirstOutput(module).eval()
-
-
 @dataclass
 class TorchSource:
     module: Any
@@ -216,11 +197,12 @@ def _yolov5(path: Path, repo: Path | None) -> TorchSource:
         raise ConversionError(f"{path} is not a YOLOv5 checkpoint (no 'model' or 'ema' entry)")
     model = model.float().eval()
     for module in model.modules():
-        # What YOLOv5's export.py sets on its Detect layer: decoded predictions, not in-place.
+        # What YOLOv5's export.py sets on its Detect layer: the decoded predictions alone (not
+        # with the feature maps), computed out of place.
         if type(module).__name__ == "Detect":
             module.inplace = False
             module.export = True
-    return TorchSource(_FirstOutput.wrap(model))
+    return TorchSource(model)
 
 
 def _keras(path: Path) -> KerasSource:

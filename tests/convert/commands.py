@@ -12,15 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from animl_contract.artifact import ArtifactConfig
 from animl_convert.sources import Source
+from animl_ops.local_runtime import invoke, serving_archive
 from animl_serve import geometry
 from animl_serve.handlers.base import class_scores, crop_and_resize, to_batch, top_indices
 from animl_serve.handlers.detector import detect
-from tests.ops.conftest import OpsRun
-from tests.registries import REPO_ROOT
+from tests.ops.conftest import OpsRun, run_ops
+from tests.registries import FIXTURE_REGISTRY, REPO_ROOT
+
+
+def package(
+    model: str, out: Path, archive: Path, registry: Path = FIXTURE_REGISTRY, report: bool = True
+) -> OpsRun:
+    """`artifact build` of a conversion's output folder, with its report unless told not to."""
+    args = ["artifact", "build", model, "--onnx", str(out / "model.onnx"), "--out", str(archive),
+            "--registry", str(registry)]  # fmt: skip
+    if report:
+        args += ["--report", str(out / "conversion.json")]
+    return run_ops(*args)
 
 
 def run_convert(model: str, source: Path, *args: str, registry: Path) -> OpsRun:
@@ -46,6 +59,21 @@ def photo(width: int = 640, height: int = 480, seed: int = 0) -> bytes:
 
 def classifier_request(jpeg: bytes, bbox: list[float]) -> bytes:
     return json.dumps({"image": base64.b64encode(jpeg).decode(), "bbox": bbox}).encode()
+
+
+def assert_classifier_serves_as(
+    source: Source, config: ArtifactConfig, archive: Path, requests: list[tuple[int, list[float]]]
+) -> None:
+    """The packaged artifact, served by the runtime, answers each request as the source does."""
+    with serving_archive(archive) as url:
+        for seed, bbox in requests:
+            jpeg = photo(seed=seed)
+            status, body = invoke(url, classifier_request(jpeg, bbox), "application/json")
+            assert status == 200, body
+            served = json.loads(body)
+            expected = source_classifier_answer(source, config, jpeg, bbox)
+            assert list(served) == list(expected)
+            assert served == pytest.approx(expected, abs=2e-6)
 
 
 def source_classifier_answer(

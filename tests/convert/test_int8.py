@@ -14,7 +14,7 @@ torch = pytest.importorskip(
 
 from animl_contract.conversion import INT8_MIN_TOP1_AGREEMENT, ConversionReport  # noqa: E402
 from animl_ops.local_runtime import serving_archive  # noqa: E402
-from tests.convert.commands import photo, run_convert  # noqa: E402
+from tests.convert.commands import package, photo, run_convert  # noqa: E402
 from tests.convert.torch_models import TinyClassifier, close_call_classifier  # noqa: E402
 from tests.ops.conftest import run_ops  # noqa: E402
 
@@ -42,14 +42,6 @@ def int8_registry(registry):
     return registry
 
 
-def build(registry, out: Path, archive: Path, report: bool = True):
-    args = ["artifact", "build", "mirav2", "--onnx", str(out / "model.onnx"),
-            "--out", str(archive), "--registry", str(registry.root)]  # fmt: skip
-    if report:
-        args += ["--report", str(out / "conversion.json")]
-    return run_ops(*args)
-
-
 def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
     registry, calibration, tmp_path
 ):
@@ -73,7 +65,7 @@ def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
     assert "note:" not in run.stdout
 
     archive = tmp_path / "model.tar.gz"
-    packaged = build(registry, out, archive)
+    packaged = package("mirav2", out, archive, registry.root)
     assert packaged.returncode == 0, packaged.stderr
     assert "int8, inference OK" in packaged.stdout
 
@@ -118,7 +110,7 @@ def test_an_int8_graph_that_fails_its_gate_ships_only_with_a_recorded_reason(
     assert report.int8 is not None
     assert (report.int8.passed, report.int8.override_reason) == (False, reason)
     archive = tmp_path / "model.tar.gz"
-    assert build(registry, out, archive).returncode == 0
+    assert package("mirav2", out, archive, registry.root).returncode == 0
     check = run_ops("mlmodel", "export", "mirav2", "--check", str(archive),
                     "--registry", str(registry.root))  # fmt: skip
     assert f"failed, accepted because: {reason}" in check.stderr
@@ -135,13 +127,13 @@ def test_packaging_refuses_a_precision_the_report_or_registry_does_not_back(
     assert "note: models/mirav2.yaml declares precision fp32; set precision: int8" in run.stdout
 
     archive = tmp_path / "model.tar.gz"
-    fp32_registry = build(registry, out, archive)
+    fp32_registry = package("mirav2", out, archive, registry.root)
     assert fp32_registry.returncode == 2
     assert "conversion.json records precision int8 but animl-model.json says fp32" in (
         fp32_registry.stderr
     )
     int8_registry(registry)
-    no_report = build(registry, out, archive, report=False)
+    no_report = package("mirav2", out, archive, registry.root, report=False)
     assert no_report.returncode == 2
     assert "an int8 artifact needs the converter's conversion.json" in no_report.stderr
     assert not archive.exists()

@@ -3,7 +3,6 @@ real command and kept in their own NHWC layout, which the registry declares."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -16,16 +15,9 @@ tf = pytest.importorskip(
 
 from animl_contract.conversion import FP32_MAX_RELATIVE_DIFF, ConversionReport  # noqa: E402
 from animl_convert.sources import load_source  # noqa: E402
-from animl_ops.local_runtime import invoke, serving_archive  # noqa: E402
 from model_registry.artifact import artifact_config  # noqa: E402
 from model_registry.loader import load_fleet  # noqa: E402
-from tests.convert.commands import (  # noqa: E402
-    classifier_request,
-    photo,
-    run_convert,
-    source_classifier_answer,
-)
-from tests.ops.conftest import run_ops  # noqa: E402
+from tests.convert.commands import assert_classifier_serves_as, package, run_convert  # noqa: E402
 
 MODEL = "mirav2-keras"
 
@@ -73,21 +65,11 @@ def test_a_keras_model_converts_in_its_own_layout_and_serves_its_answers(
     assert report.fp32.top1_agreement == 1.0
 
     archive = tmp_path / "model.tar.gz"
-    build = run_ops("artifact", "build", MODEL, "--onnx", str(out / "model.onnx"), "--report",
-                    str(out / "conversion.json"), "--out", str(archive),
-                    "--registry", str(keras_registry.root))  # fmt: skip
+    build = package(MODEL, out, archive, registry=keras_registry.root)
     assert build.returncode == 0, build.stderr
     config = artifact_config(load_fleet(keras_registry.root).models[MODEL])
-    reference = load_source("keras", source)
-    with serving_archive(archive) as url:
-        for seed, bbox in ((0, [0.1, 0.2, 0.5, 0.6]), (1, [0.0, 0.0, 1.0, 1.0])):
-            jpeg = photo(seed=seed)
-            status, body = invoke(url, classifier_request(jpeg, bbox), "application/json")
-            assert status == 200, body
-            served = json.loads(body)
-            expected = source_classifier_answer(reference, config, jpeg, bbox)
-            assert list(served) == list(expected)
-            assert served == pytest.approx(expected, abs=2e-6)
+    requests = [(0, [0.1, 0.2, 0.5, 0.6]), (1, [0.0, 0.0, 1.0, 1.0])]
+    assert_classifier_serves_as(load_source("keras", source), config, archive, requests)
 
 
 def test_a_keras_model_in_the_wrong_layout_is_refused_naming_the_fix(registry, tmp_path):

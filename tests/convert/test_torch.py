@@ -3,7 +3,6 @@ command: the parity report, what the runtime then serves, and every refusal."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,14 @@ torch = pytest.importorskip(
 
 from animl_contract.conversion import FP32_MAX_RELATIVE_DIFF, ConversionReport  # noqa: E402
 from animl_convert.sources import TorchSource  # noqa: E402
-from animl_ops.local_runtime import invoke, serving_archive  # noqa: E402
 from model_registry.artifact import artifact_config  # noqa: E402
 from tests.convert.commands import (  # noqa: E402
-    classifier_request,
+    assert_classifier_serves_as,
+    package,
     photo,
     run_convert,
-    source_classifier_answer,
 )
 from tests.convert.torch_models import NoisyClassifier, TinyClassifier  # noqa: E402
-from tests.ops.conftest import run_ops  # noqa: E402
 from tests.registries import FIXTURE_REGISTRY, fixture_fleet  # noqa: E402
 
 CODE_FILE = Path(__file__).with_name("torch_models.py")
@@ -41,24 +38,9 @@ def report_of(out: Path) -> ConversionReport:
     return ConversionReport.model_validate_json((out / "conversion.json").read_text())
 
 
-def package(model: str, out: Path, archive: Path) -> None:
-    run = run_ops("artifact", "build", model, "--onnx", str(out / "model.onnx"),
-                  "--report", str(out / "conversion.json"), "--out", str(archive))  # fmt: skip
-    assert run.returncode == 0, run.stderr
-
-
 def assert_serves_the_sources_answers(model: str, module: Any, archive: Path) -> None:
     config = artifact_config(fixture_fleet().models[model])
-    source = TorchSource(module)
-    with serving_archive(archive) as url:
-        for seed, bbox in REQUESTS:
-            jpeg = photo(seed=seed)
-            status, body = invoke(url, classifier_request(jpeg, bbox), "application/json")
-            assert status == 200, body
-            served = json.loads(body)
-            expected = source_classifier_answer(source, config, jpeg, bbox)
-            assert list(served) == list(expected)
-            assert served == pytest.approx(expected, abs=2e-6)
+    assert_classifier_serves_as(TorchSource(module), config, archive, REQUESTS)
 
 
 def test_traced_torchscript_converts_with_a_dynamic_batch_and_serves_the_sources_answers(
@@ -90,7 +72,8 @@ def test_traced_torchscript_converts_with_a_dynamic_batch_and_serves_the_sources
     assert report.int8 is None
     assert {"torch", "onnx", "onnxruntime"} <= set(report.tools)
     archive = tmp_path / "model.tar.gz"
-    package("mirav2", out, archive)
+    packaged = package("mirav2", out, archive)
+    assert packaged.returncode == 0, packaged.stderr
     assert_serves_the_sources_answers("mirav2", module, archive)
 
 
@@ -126,7 +109,8 @@ def test_code_and_a_state_dict_convert(tmp_path):
 
     assert run.returncode == 0, run.stderr
     archive = tmp_path / "model.tar.gz"
-    package("mirav2", out, archive)
+    packaged = package("mirav2", out, archive)
+    assert packaged.returncode == 0, packaged.stderr
     assert_serves_the_sources_answers("mirav2", module, archive)
 
 

@@ -17,8 +17,7 @@ from animl_contract.conversion import FP32_MAX_RELATIVE_DIFF, ConversionReport  
 from animl_convert.sources import load_source  # noqa: E402
 from animl_ops.local_runtime import invoke, serving_archive  # noqa: E402
 from model_registry.artifact import artifact_config  # noqa: E402
-from tests.convert.commands import photo, run_convert, source_detections  # noqa: E402
-from tests.ops.conftest import run_ops  # noqa: E402
+from tests.convert.commands import package, photo, run_convert, source_detections  # noqa: E402
 from tests.registries import FIXTURE_REGISTRY, fixture_fleet  # noqa: E402
 
 YOLOV5_REPO = Path(__file__).with_name("yolov5_stub")
@@ -76,8 +75,7 @@ def test_a_yolov5_checkpoint_converts_and_serves_the_sources_detections(checkpoi
     assert report.fp32.reference_boxes > 100
 
     archive = tmp_path / "model.tar.gz"
-    build = run_ops("artifact", "build", MODEL, "--onnx", str(out / "model.onnx"),
-                    "--report", str(out / "conversion.json"), "--out", str(archive))  # fmt: skip
+    build = package(MODEL, out, archive)
     assert build.returncode == 0, build.stderr
 
     sys.path.insert(0, str(YOLOV5_REPO))
