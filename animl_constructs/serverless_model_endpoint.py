@@ -11,7 +11,8 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
 
 from aws_cdk import Acknowledgment, CfnTag, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -104,14 +105,12 @@ class ServerlessModelEndpoint(Construct):
         if problems := props.problems():
             raise ValueError(f"{self.node.path}: " + "; ".join(problems))
         stack = Stack.of(self)
+        shared = _SharedPerStack.of(stack)
         self.endpoint_name = props.endpoint_name
         self.image_asset: ecr_assets.DockerImageAsset | None = None
-        self.model_data_url, artifact_arn = self._artifact(props.artifact, stack)
-        image_uri, repository_arn = self._image(props.image, stack)
-        log_group = (
-            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
-            f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
-        )
+        self.model_data_url, artifact_arn = self._artifact(props.artifact, shared)
+        image_uri, repository_arn = self._image(props.image, stack, shared)
+        log_group = f"{shared.log_group_arn_prefix}/aws/sagemaker/Endpoints/{self.endpoint_name}"
         statements = [
             _allow(["s3:GetObject"], artifact_arn),
             *(_allow(["kms:Decrypt"], k) for k in [props.artifact_kms_key_arn] if k),
@@ -127,7 +126,7 @@ class ServerlessModelEndpoint(Construct):
         self.role = iam.Role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=shared.sagemaker_principal,
             description=f"SageMaker execution role of the {self.endpoint_name} endpoint",
             inline_policies={
                 "EndpointAccess": iam.PolicyDocument.from_json(
@@ -135,7 +134,7 @@ class ServerlessModelEndpoint(Construct):
                 )
             },
         )
-        self._acknowledge_wildcards(stack)
+        self._acknowledge_wildcards(shared)
         tags = [CfnTag(key=k, value=v) for k, v in props.tags.items()] or None
 
         self.model = sagemaker.CfnModel(
@@ -173,46 +172,49 @@ class ServerlessModelEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             tags=tags,
         )
+        # The attribute, not the plain name: the parameters are written once the endpoint exists.
+        created_name = self.endpoint.attr_endpoint_name
         self.parameters = {
-            stage: self._parameter(stage, name) for stage, name in props.parameters.items()
+            stage: self._parameter(stage, name, created_name)
+            for stage, name in props.parameters.items()
         }
 
-    def _parameter(self, stage: str, name: str) -> ssm.StringParameter:
+    def _parameter(self, stage: str, name: str, value: str) -> ssm.StringParameter:
         parameter = ssm.StringParameter(
             self,
             f"Parameter-{stage}",
             parameter_name=name,
-            # The attribute, not the plain name: the parameter is written once the endpoint exists.
-            string_value=self.endpoint.attr_endpoint_name,
+            string_value=value,
             description=f"SageMaker endpoint {self.endpoint_name} for the {stage} stage",
         )
         # An explicit deletion policy: CloudFormation requires one to import a parameter.
         parameter.apply_removal_policy(RemovalPolicy.DESTROY)
         return parameter
 
-    def _image(self, image: ImageSource, stack: Stack) -> tuple[str, str]:
+    def _image(self, image: ImageSource, stack: Stack, shared: _SharedPerStack) -> tuple[str, str]:
         """The image URI, and the ARN of the one repository the role may pull from."""
         if isinstance(image, ImageFromFolder):
-            self.image_asset = _image_asset(stack, image.directory)
-            return self.image_asset.image_uri, self.image_asset.repository.repository_arn
+            image_asset = shared.image_asset(stack, image.directory)
+            self.image_asset = image_asset.asset
+            return image_asset.image_uri, image_asset.repository_arn
         repository = (
-            f"arn:{stack.partition}:ecr:{image.region}:{image.account}:"
+            f"arn:{shared.partition}:ecr:{image.region}:{image.account}:"
             f"repository/{image.repository}"
         )
         return image.uri, repository
 
-    def _artifact(self, artifact: str, stack: Stack) -> tuple[str, str]:
+    def _artifact(self, artifact: str, shared: _SharedPerStack) -> tuple[str, str]:
         """The artifact's s3:// URL, and the ARN of exactly that object."""
         if not artifact.startswith("s3://"):
             asset = s3_assets.Asset(self, "Artifact", path=artifact)
             return asset.s3_object_url, asset.bucket.arn_for_objects(asset.s3_object_key)
         bucket, key = artifact.removeprefix("s3://").split("/", 1)
-        return artifact, f"arn:{stack.partition}:s3:::{bucket}/{key}"
+        return artifact, f"arn:{shared.partition}:s3:::{bucket}/{key}"
 
-    def _acknowledge_wildcards(self, stack: Stack) -> None:
+    def _acknowledge_wildcards(self, shared: _SharedPerStack) -> None:
         # cdk-nag names the finding with the partition as it appears in the template.
         log_streams = (
-            f"arn:<AWS::Partition>:logs:{stack.region}:{stack.account}:log-group:"
+            f"arn:<AWS::Partition>:logs:{shared.region}:{shared.account}:log-group:"
             f"/aws/sagemaker/Endpoints/{self.endpoint_name}:log-stream:*"
         )
         Validations.of(self.role).acknowledge(
@@ -237,13 +239,48 @@ def _allow(actions: list[str], resource: str) -> dict[str, Any]:
     }
 
 
-def _image_asset(stack: Stack, directory: Path) -> ecr_assets.DockerImageAsset:
-    """One asset per stack and folder, shared by its endpoints: every asset fingerprints the whole
-    folder at synthesis, and the image (named by that fingerprint) is the same for all of them."""
-    id_ = f"Image-{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]}"
-    existing = stack.node.try_find_child(id_)
-    if isinstance(existing, ecr_assets.DockerImageAsset):
-        return existing
-    return ecr_assets.DockerImageAsset(
-        stack, id_, directory=str(directory), platform=ecr_assets.Platform.LINUX_AMD64
-    )
+@dataclass(frozen=True)
+class _SharedImage:
+    asset: ecr_assets.DockerImageAsset
+    image_uri: str
+    repository_arn: str
+
+
+class _SharedPerStack:
+    """What every endpoint of a stack reads from it or shares, made once per stack: each read is a
+    call into the CDK's Node.js process, and those calls were most of an endpoint's synthesis time.
+    Holds no reference to the stack, its weak key."""
+
+    _by_stack: ClassVar[WeakKeyDictionary[Stack, _SharedPerStack]] = WeakKeyDictionary()
+
+    def __init__(self, stack: Stack) -> None:
+        self.partition = stack.partition
+        self.region = stack.region
+        self.account = stack.account
+        self.log_group_arn_prefix = (
+            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:"
+        )
+        self.sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+        self._images: dict[Path, _SharedImage] = {}
+
+    @classmethod
+    def of(cls, stack: Stack) -> _SharedPerStack:
+        if stack not in cls._by_stack:
+            cls._by_stack[stack] = cls(stack)
+        return cls._by_stack[stack]
+
+    def image_asset(self, stack: Stack, directory: Path) -> _SharedImage:
+        """One asset per stack and folder, shared by its endpoints: every asset fingerprints the
+        whole folder at synthesis, and the image (named by that fingerprint) is the same for all."""
+        key = directory.resolve()
+        if key not in self._images:
+            asset = ecr_assets.DockerImageAsset(
+                stack,
+                f"Image-{hashlib.sha256(str(key).encode()).hexdigest()[:12]}",
+                directory=str(directory),
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            )
+            self._images[key] = _SharedImage(
+                asset, asset.image_uri, asset.repository.repository_arn
+            )
+        return self._images[key]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Annotations, Stack, Token
+from aws_cdk import Annotations, Stack, Stage, Token
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import IConstruct, IValidation
 
@@ -34,9 +34,24 @@ class _Share:
     owner: str
 
 
-def _owner(config: sagemaker.CfnEndpointConfig) -> str:
-    scope = config.node.scope
-    return scope.node.path if scope is not None and not Stack.is_stack(scope) else config.node.path
+@dataclass(frozen=True)
+class _StacksByPath:
+    """Finds a construct's stack by path: the stack whose path is the longest prefix of its own."""
+
+    paths: dict[str, Stack]
+
+    @classmethod
+    def of(cls, constructs: list[IConstruct]) -> _StacksByPath:
+        return cls({c.node.path: c for c in constructs if isinstance(c, Stack)})
+
+    def stack_path(self, path: str) -> str:
+        return max((p for p in self.paths if path.startswith(f"{p}/")), key=len)
+
+
+def _owner(path: str, stack_path: str) -> str:
+    """The config's scope, unless that is the stack itself."""
+    scope = path.rsplit("/", 1)[0]
+    return path if scope == stack_path else scope
 
 
 @jsii.implements(IValidation)
@@ -48,6 +63,9 @@ class ServerlessQuotaGuard:
     configs: errors fail synthesis, the near-quota warning does not. One validation of the root,
     not an aspect: an aspect would cross from the CDK's Node.js process into Python once per
     construct, which for 200 endpoints costs seconds of synthesis.
+
+    Stacks inside a Stage are not checked, and fail synthesis saying so: a Stage's templates are
+    written before the root is validated, so the guard's findings could not reach them.
     """
 
     def __init__(self, root: IConstruct, quotas: Mapping[AccountRegion, RegionQuota]) -> None:
@@ -63,21 +81,34 @@ class ServerlessQuotaGuard:
         return guard
 
     def validate(self) -> list[str]:
+        # Stacks are told apart by path: three reads per config, each a call into Node.js.
+        constructs = self._root.node.find_all()
+        stacks = _StacksByPath.of(constructs)
+        stages = [c.node.path for c in constructs if isinstance(c, Stage) and c is not self._root]
         shares: dict[AccountRegion, list[_Share]] = defaultdict(list)
-        where_of: dict[Stack, AccountRegion | None] = {}
-        for config in self._root.node.find_all():
+        where_of: dict[str, AccountRegion | None] = {}
+        unchecked = []
+        for config in constructs:
             if not isinstance(config, sagemaker.CfnEndpointConfig):
                 continue
-            stack = Stack.of(config)
-            if stack not in where_of:
-                where_of[stack] = self._account_region(stack, config)
-            where = where_of[stack]
+            path = config.node.path
+            if any(path.startswith(f"{stage}/") for stage in stages):
+                unchecked.append(
+                    f"{path}: the serverless quota guard does not check stacks inside a Stage; "
+                    "put the stack directly in the app"
+                )
+                continue
+            stack_path = stacks.stack_path(path)
+            stack = stacks.paths[stack_path]
+            if stack_path not in where_of:
+                where_of[stack_path] = self._account_region(stack, config)
+            where = where_of[stack_path]
             for concurrency in self._serverless_concurrencies(stack, config):
                 if where is not None and concurrency is not None:
-                    shares[where].append(_Share(config, concurrency, _owner(config)))
+                    shares[where].append(_Share(config, concurrency, _owner(path, stack_path)))
         for where, group in shares.items():
             self._check(where, group)
-        return []
+        return unchecked
 
     @staticmethod
     def _account_region(stack: Stack, config: sagemaker.CfnEndpointConfig) -> AccountRegion | None:
@@ -95,27 +126,14 @@ class ServerlessQuotaGuard:
     ) -> list[int | None]:
         """One entry per serverless variant; None (after reporting an error) if unresolvable."""
         # The untyped property map, not the typed `production_variants`: reading that turns every
-        # variant into a checked Python struct, most of the guard's time on a large fleet.
-        variants = stack.resolve(config._cfn_properties.get("productionVariants"))
-        if not isinstance(variants, list):
-            Annotations.of(config).add_error(
-                "production variants are a token; the serverless quota cannot be checked"
-            )
-            return []
-        found: list[int | None] = []
-        for variant in variants:
-            serverless = variant.get("serverlessConfig") if isinstance(variant, dict) else None
-            if serverless is None:
-                continue
-            value = serverless.get("maxConcurrency") if isinstance(serverless, dict) else None
-            if isinstance(value, int):
-                found.append(value)
-            else:
-                Annotations.of(config).add_error(
-                    f"serverless max concurrency {value!r} cannot be resolved at synth time; "
-                    "the quota guard needs a literal number"
-                )
-                found.append(None)
+        # variant into a checked Python struct, most of the guard's time on a large fleet. It holds
+        # what the config was given; only tokens need resolving, at one more call.
+        variants = config._cfn_properties.get("productionVariants")
+        found, problems = _concurrencies(variants)
+        if problems:
+            found, problems = _concurrencies(stack.resolve(variants))
+        for problem in problems:
+            Annotations.of(config).add_error(problem)
         return found
 
     def _check(self, where: AccountRegion, shares: list[_Share]) -> None:
@@ -154,3 +172,24 @@ class ServerlessQuotaGuard:
                 f"{endpoints} serverless endpoints in {scope}; the limit is {quota.endpoints} "
                 "per account and region (endpoint_quota in model_registry/environments.yaml)"
             )
+
+
+def _concurrencies(variants: object) -> tuple[list[int | None], list[str]]:
+    """The max concurrency of each serverless variant (None where it is not a number), and what
+    keeps the guard from checking them."""
+    if not isinstance(variants, list):
+        return [], ["production variants are a token; the serverless quota cannot be checked"]
+    found: list[int | None] = []
+    problems = []
+    for variant in variants:
+        serverless = variant.get("serverlessConfig") if isinstance(variant, dict) else None
+        if serverless is None:
+            continue
+        value = serverless.get("maxConcurrency") if isinstance(serverless, dict) else None
+        found.append(value if isinstance(value, int) else None)
+        if not isinstance(value, int):
+            problems.append(
+                f"serverless max concurrency {value!r} cannot be resolved at synth time; "
+                "the quota guard needs a literal number"
+            )
+    return found, problems

@@ -145,6 +145,27 @@ def test_model_runs_the_image_asset_on_the_regional_artifact(mirav2_batch):
     assert endpoint.image_asset.asset_hash in str(image.as_object())
 
 
+def test_endpoints_of_a_stack_share_its_image_asset_and_each_stack_reads_its_own_region():
+    app = cdk.App()
+    stacks = [
+        cdk.Stack(app, f"In-{region}", env=cdk.Environment(account=ACCOUNT, region=region))
+        for region in (REGION, "eu-west-1")
+    ]
+    endpoints = [
+        ServerlessModelEndpoint(scope, name, props=props(endpoint_name=name))
+        for scope, name in [(stacks[0], "a"), (stacks[0], "b"), (stacks[1], "c")]
+    ]
+    assert endpoints[0].image_asset is endpoints[1].image_asset
+    assert endpoints[2].image_asset is not endpoints[0].image_asset
+    for scope, region in zip(stacks, (REGION, "eu-west-1"), strict=True):
+        template = Template.from_stack(scope)
+        for model in template.find_resources("AWS::SageMaker::Model").values():
+            assert f"{ACCOUNT}.dkr.ecr.{region}" in str(model["Properties"]["PrimaryContainer"])
+        for role in template.find_resources("AWS::IAM::Role").values():
+            statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            assert any(f":logs:{region}:{ACCOUNT}:" in str(s["Resource"]) for s in statements)
+
+
 def test_model_waits_for_the_role_policy(mirav2_batch):
     """The access is the role's own inline policy, and the model names the role: CloudFormation
     creates the model only once the role, and with it the access SageMaker checks, exists."""

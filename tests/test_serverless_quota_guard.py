@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
+import pytest
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Annotations, Match
+from constructs import Construct
 
 from animl_constructs.serverless_quota_guard import RegionQuota, ServerlessQuotaGuard
 
@@ -152,6 +155,43 @@ def test_a_token_concurrency_is_an_error_not_a_skip():
     serverless_config(s, "c", parameter.value_as_number)
     (error,) = messages(s, "error")
     assert "cannot be resolved at synth time" in error
+
+
+@jsii.implements(cdk.IStableNumberProducer)
+class _Produces:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def produce(self) -> int:
+        return self.value
+
+
+def test_a_token_that_resolves_to_a_number_is_counted():
+    app = guarded_app({ANIML: quota(500)})
+    s = stack(app, "A")
+    serverless_config(s, "c", cdk.Lazy.number(_Produces(600)))
+    (error,) = messages(s, "error")
+    assert "is 600 of a quota of 500" in error
+
+
+def test_nested_stacks_count_toward_their_account_with_their_paths():
+    app = guarded_app({ANIML: quota(500)})
+    outer = stack(app, "Outer")
+    serverless_config(stack(app, "Other"), "c", 100)
+    serverless_config(outer, "direct", 200)
+    serverless_config(Construct(outer, "model-x"), "Config", 150)
+    serverless_config(cdk.NestedStack(outer, "Inner"), "nested", 100)
+    (error,) = messages(outer, "error")
+    assert "is 550 of a quota of 500" in error
+    assert "Outer/direct 200, Outer/model-x 150, Other/c 100, Outer/Inner/nested 100" in error
+
+
+def test_a_stack_inside_a_stage_fails_synthesis_saying_it_is_not_checked():
+    app = guarded_app({ANIML: quota(500)})
+    stage = cdk.Stage(app, "Prod", env=cdk.Environment(account=ANIML[0], region=ANIML[1]))
+    serverless_config(cdk.Stack(stage, "Inside"), "c", 100)
+    with pytest.raises(RuntimeError, match="Prod/Inside/c: the serverless quota guard does not"):
+        app.synth()
 
 
 def test_a_stack_without_account_and_region_is_an_error():
