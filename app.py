@@ -11,6 +11,9 @@ from pathlib import Path
 
 # jsii's end-of-life banner for Node 20 would bury the app's own messages, however it is run.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# A warning's stack trace is of jsii's Node.js bundle, not of this app; the CDK CLI would print
+# its first frame (".../lib/program.js:1:5591") as a line of its own above the warning.
+os.environ.setdefault("CDK_DISABLE_STACK_TRACE", "1")
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks

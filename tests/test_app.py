@@ -74,6 +74,7 @@ def test_the_real_app_synthesizes_with_nag_and_the_quota_guard(synthesized):
     assert "ValidationFailed" not in result.stderr
     # 940 of 1000 is above the 90% warning level: the guard says so without failing synthesis.
     assert "is 940 of a quota of 1000" in result.stderr
+    assert "program.js" not in result.stderr  # no stack frame of jsii's bundle above it
 
 
 def test_the_40_animl_ssm_parameters_name_their_endpoints(synthesized):
