@@ -58,23 +58,24 @@ def _owner(path: str, stack_path: str) -> str:
 class ServerlessQuotaGuard:
     """Sums serverless max concurrency and endpoints per (account, region) across all stacks.
 
-    `ServerlessQuotaGuard.add_to(app, quotas)`. It runs once, when synthesis validates the app
-    (after aspects, before templates are written), and reports as annotations on the endpoint
-    configs: errors fail synthesis, the near-quota warning does not. One validation of the root,
-    not an aspect: an aspect would cross from the CDK's Node.js process into Python once per
-    construct, which for 200 endpoints costs seconds of synthesis.
+    `ServerlessQuotaGuard.add_to(app, quotas)`; the root is the app or a Stage, so that every stack
+    is inside it. It runs once, when synthesis validates the root (after aspects, before templates
+    are written), and reports as annotations on the endpoint configs: errors fail synthesis, the
+    near-quota warning does not. One validation of the root, not an aspect: an aspect would cross
+    from the CDK's Node.js process into Python once per construct, which for 200 endpoints costs
+    seconds of synthesis.
 
-    Stacks inside a Stage are not checked, and fail synthesis saying so: a Stage's templates are
-    written before the root is validated, so the guard's findings could not reach them.
+    Stacks inside a Stage below the root are not checked, and fail synthesis saying so: such a
+    Stage's templates are written before the root is validated, so findings could not reach them.
     """
 
-    def __init__(self, root: IConstruct, quotas: Mapping[AccountRegion, RegionQuota]) -> None:
+    def __init__(self, root: Stage, quotas: Mapping[AccountRegion, RegionQuota]) -> None:
         self._root = root
         self._quotas = dict(quotas)
 
     @classmethod
     def add_to(
-        cls, root: IConstruct, quotas: Mapping[AccountRegion, RegionQuota]
+        cls, root: Stage, quotas: Mapping[AccountRegion, RegionQuota]
     ) -> ServerlessQuotaGuard:
         guard = cls(root, quotas)
         root.node.add_validation(guard)
