@@ -11,7 +11,7 @@ from rich.console import Console
 from animl_contract.conversion import ConversionReport, SourceFormat
 from animl_convert.convert import Request, convert
 from animl_convert.errors import ConversionError
-from model_registry.loader import DEFAULT_REGISTRY_DIR, RegistryError, load_fleet
+from model_registry.loader import DEFAULT_REGISTRY_DIR, RegistryError, UnknownName, load_fleet
 
 app = typer.Typer(add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
@@ -89,10 +89,7 @@ def main(
             fleet = load_fleet(registry)
         except RegistryError as error:
             raise ConversionError(f"the registry is invalid:\n{error}") from error
-        if model not in fleet.models:
-            raise ConversionError(f"unknown model {model!r}; the registry declares: "
-                                  f"{', '.join(sorted(fleet.models))}")  # fmt: skip
-        spec = fleet.models[model]
+        spec = fleet.model(model)
         report = convert(
             Request(
                 model=spec,
@@ -108,7 +105,7 @@ def main(
                 accept_int8=accept_int8,
             )
         )
-    except ConversionError as error:
+    except (ConversionError, UnknownName) as error:
         err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
         raise typer.Exit(1) from error
     print(summary(report))

@@ -19,7 +19,6 @@ from rich.table import Table
 from animl_emulator.cdk_cli import CdkCommandError
 from animl_emulator.deployment import Deployment, deploy_environment
 from animl_emulator.emulator import running_emulator
-from animl_ops.plan import find_environment
 from animl_ops.terminal import stdout_console
 from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
 
@@ -60,7 +59,7 @@ def main() -> int:
         workdir = Path(temp)
         with running_emulator(workdir) as emulator:
             console.print(f"emulator listening on {emulator.url}")
-            account_id = find_environment(load_fleet(registry), args.environment).account
+            account_id = load_fleet(registry).environment(args.environment).account
             account = emulator.account(account_id)
             started = time.monotonic()
             try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from animl_emulator.cdk_cli import CdkCli
 from animl_emulator.emulator import Account, Emulator
 from animl_ops.inventory import Inventory, read_inventory
-from animl_ops.plan import PlannedEndpoint, find_environment, planned_endpoints
+from animl_ops.plan import PlannedEndpoint, planned_endpoints
 from model_registry.loader import load_fleet
 
 
@@ -24,7 +24,7 @@ class Deployment:
 
     @property
     def region(self) -> str:
-        return find_environment(load_fleet(self.registry), self.environment).region
+        return load_fleet(self.registry).environment(self.environment).region
 
     @property
     def stacks(self) -> str:
@@ -42,7 +42,7 @@ class Deployment:
 
     def planned(self) -> list[PlannedEndpoint]:
         fleet = load_fleet(self.registry)
-        return planned_endpoints(fleet, find_environment(fleet, self.environment))
+        return planned_endpoints(fleet, fleet.environment(self.environment))
 
     def inventory(self, account: Account | None = None, region: str | None = None) -> Inventory:
         account, region = account or self.account, region or self.region
@@ -61,7 +61,7 @@ def deploy_environment(
     assembly: Path | None = None,
 ) -> Deployment:
     """The onboarding procedure: bootstrap the account and region, then deploy the endpoints."""
-    region = find_environment(load_fleet(registry), environment).region
+    region = load_fleet(registry).environment(environment).region
     deployment = Deployment(
         emulator,
         registry,

@@ -37,12 +37,17 @@ from animl_ops.classes_import import ImportFailed, import_classes
 from animl_ops.inventory import read_inventory
 from animl_ops.local_runtime import LocalRuntimeError
 from animl_ops.mlmodel import IncompleteRecord, check_artifact, mlmodel_record, unverified_notes
-from animl_ops.plan import UnknownEnvironment, find_environment
 from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
 from animl_ops.smoke import SmokeError, SmokeResult, smoke_endpoint, smoke_named, smoke_url
 from animl_ops.terminal import stdout_console
-from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, RegistryError, load_fleet
-from model_registry.schema import EnvironmentSpec, ModelSpec
+from model_registry.loader import (
+    DEFAULT_REGISTRY_DIR,
+    Fleet,
+    RegistryError,
+    UnknownName,
+    load_fleet,
+)
+from model_registry.schema import EnvironmentSpec
 
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
 
@@ -84,21 +89,6 @@ def _fleet(registry: Path) -> Fleet:
         return load_fleet(registry)
     except RegistryError as error:
         raise OpsError(f"the registry is invalid:\n{error}") from error
-
-
-def _model(fleet: Fleet, name: str) -> ModelSpec:
-    if name not in fleet.models:
-        raise OpsError(
-            f"unknown model {name!r}; the registry declares: {', '.join(sorted(fleet.models))}"
-        )
-    return fleet.models[name]
-
-
-def _environment(fleet: Fleet, name: str):
-    try:
-        return find_environment(fleet, name)
-    except UnknownEnvironment as error:
-        raise OpsError(str(error)) from error
 
 
 def _aws_failure(error: Exception) -> OpsError:
@@ -192,7 +182,7 @@ def quota(
     fleet = _fleet(registry)
     usages = planned_usage(fleet)
     if environment:
-        env = _environment(fleet, environment)
+        env = fleet.environment(environment)
         usages = [u for u in usages if (u.account, u.region) == (env.account, env.region)]
     if live:
         with Progress(
@@ -229,7 +219,7 @@ def mlmodel_export(
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Print the model's MLModel records as a JSON array, ready for MongoDB."""
-    spec = _model(_fleet(registry), model)
+    spec = _fleet(registry).model(model)
     unrouted = [r.id for r in spec.records if animl_api.interface(r.id) is None]
     if unrouted:
         raise OpsError(
@@ -280,7 +270,7 @@ def artifact_build(
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Write animl-model.json from the registry entry, then package and validate the archive."""
-    spec = _model(_fleet(registry), model)
+    spec = _fleet(registry).model(model)
     with _working(f"packaging {model} and serving it once …"):
         try:
             summary = build_artifact(spec, onnx, out, detector, optimize, geofence, report)
@@ -347,7 +337,7 @@ def smoke(
 ) -> None:
     """Invoke a deployed endpoint with a sample image and check its response format."""
     fleet = _fleet(registry)
-    env, spec = _environment(fleet, environment), _model(fleet, model)
+    env, spec = fleet.environment(environment), fleet.model(model)
     if spec.name not in {m.name for m in fleet.models_of(env)}:
         raise OpsError(f"environment {env.name} does not deploy model {model}")
     declared = [kind for kind, _ in spec.endpoints.items()]
@@ -483,7 +473,7 @@ class _Migration:
 
 def _migration(environment: str, registry: Path, leave: list[str] | None, workdir: Path):
     fleet = _fleet(registry)
-    env = _environment(fleet, environment)
+    env = fleet.environment(environment)
     session = _session(env.account, env.region)
     clients = {n: session.client(n) for n in ("sagemaker", "ssm", "cloudformation", "s3")}
     account = migration.Account(**clients)
@@ -584,6 +574,7 @@ def main() -> int:
         app()
     except (
         OpsError,
+        UnknownName,
         SmokeError,
         LocalRuntimeError,
         cost_model.PricesError,

@@ -37,15 +37,3 @@ def planned_endpoints(fleet: Fleet, environment: EnvironmentSpec) -> list[Planne
         for model in fleet.models_of(environment)
         for kind, spec in model.endpoints.items()
     ]
-
-
-class UnknownEnvironment(LookupError):  # noqa: N818 - reads as the condition it reports
-    """No environment of that name in the registry; the message lists the known ones."""
-
-
-def find_environment(fleet: Fleet, name: str) -> EnvironmentSpec:
-    for environment in fleet.environments:
-        if environment.name == name:
-            return environment
-    known = ", ".join(e.name for e in fleet.environments)
-    raise UnknownEnvironment(f"unknown environment {name!r}; the registry declares: {known}")

@@ -56,6 +56,10 @@ class RegistryError(Exception):
         super().__init__(f"the model registry has {len(self.problems)} problem(s):\n{lines}")
 
 
+class UnknownName(LookupError):  # noqa: N818 - reads as the condition it reports
+    """No model or environment of that name in the registry; the message lists the known ones."""
+
+
 @dataclass(frozen=True)
 class Fleet:
     models: dict[str, ModelSpec]
@@ -64,6 +68,19 @@ class Fleet:
     def models_of(self, environment: EnvironmentSpec) -> list[ModelSpec]:
         names = sorted(self.models) if environment.models == "all" else sorted(environment.models)
         return [self.models[n] for n in names]
+
+    def model(self, name: str) -> ModelSpec:
+        if name not in self.models:
+            known = ", ".join(sorted(self.models))
+            raise UnknownName(f"unknown model {name!r}; the registry declares: {known}")
+        return self.models[name]
+
+    def environment(self, name: str) -> EnvironmentSpec:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        known = ", ".join(e.name for e in self.environments)
+        raise UnknownName(f"unknown environment {name!r}; the registry declares: {known}")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -210,3 +210,12 @@ def test_an_onnx_export_of_another_input_size_is_refused_naming_the_registry_fie
     assert run.returncode == 1
     assert "models/mirav2.yaml describes, [8, 3, 300, 300] (NCHW)" in run.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_model_is_refused_naming_those_the_registry_declares(tmp_path):
+    run = run_convert("mirav3", tmp_path / "any.onnx", "--from", "onnx", "--out",
+                      str(tmp_path / "o"), registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: unknown model 'mirav3'; the registry declares: alitav3, ")
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "o").exists()

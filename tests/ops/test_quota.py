@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from animl_ops.cli import _aws_failure
-from animl_ops.plan import find_environment, planned_endpoints
+from animl_ops.plan import planned_endpoints
 from animl_ops.quota import read_quota
 from tests.ops.conftest import deploy_by_hand, run_ops
 from tests.registries import ANIML_ACCOUNT, fixture_fleet
@@ -46,7 +46,7 @@ def deploy_the_registry_by_hand(emulator, account) -> dict[str, str]:
     fleet = fixture_fleet()
     ssm = emulator.client("ssm", account, "us-west-2")
     names = {}
-    for endpoint in planned_endpoints(fleet, find_environment(fleet, "animl")):
+    for endpoint in planned_endpoints(fleet, fleet.environment("animl")):
         name = deploy_by_hand(
             emulator,
             account,
