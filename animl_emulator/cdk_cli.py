@@ -1,4 +1,5 @@
-"""The real CDK CLI (`npx cdk`) pointed at the emulator, with the Docker stand-in for image assets."""
+"""The real CDK CLI (`npx cdk`) pointed at the emulator, its image assets published through
+`docker_standin` (built on the real engine when the emulator runs a local SageMaker)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from animl_emulator import REPO_ROOT
+from animl_emulator.docker_standin import ENGINE_VARIABLE
 from animl_emulator.emulator import Account, Emulator
 
 DOCKER_STANDIN = Path(__file__).with_name("docker_standin.py")
@@ -48,6 +50,7 @@ class CdkCli:
         self.env = emulator.env(account, region) | {
             "CDK_DOCKER": str(DOCKER_STANDIN),
             "DOCKER_STANDIN_LOG": str(self.docker_log),
+            ENGINE_VARIABLE: "1" if emulator.local_sagemaker else "0",
         }
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

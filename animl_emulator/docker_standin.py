@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""A stand-in for the `docker` CLI, for deploys on machines without a Docker engine.
+"""The `docker` CLI that the CDK CLI runs (through CDK_DOCKER) to publish image assets into the
+emulator, which has no image registry.
 
-The CDK CLI runs it through CDK_DOCKER to publish image assets. It answers the five commands the
-CLI uses (login, inspect, build, tag, push), checks what a real build would need (a Dockerfile
-whose COPY sources exist in the build context, a `serve` command), and records every call as a JSON
-line in $DOCKER_STANDIN_LOG. The emulator has no image registry, so nothing is built or pushed.
-Standard library only: the CDK CLI runs it with whatever python3 is on PATH.
+It answers the five commands the CLI uses (login, inspect, build, tag, push) and records every call
+as a JSON line in $DOCKER_STANDIN_LOG. With DOCKER_STANDIN_ENGINE=1, build, tag and inspect run on
+the real Docker engine (builds with host networking, and with BASE_IMAGE=$ANIML_BASE_IMAGE when
+that is set), so the image the endpoints run is built as `cdk deploy` builds it and a failing
+Dockerfile step fails the deploy; login and push are recorded only. Without an engine nothing is
+built: the build is checked for what a real one would need first (a Dockerfile whose COPY sources
+exist in the build context, a `serve` command). Standard library only: the CDK CLI runs it with
+whatever python3 is on PATH.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -101,6 +107,37 @@ def context_digest(context: Path) -> str:
     return digest.hexdigest()
 
 
+ENGINE_VARIABLE = "DOCKER_STANDIN_ENGINE"
+BASE_IMAGE_VARIABLE = "ANIML_BASE_IMAGE"
+
+
+def _details(command: str, args: list[str]) -> dict:
+    if command == "build":
+        context = Path(args[-1]).resolve()
+        return {
+            "tag": option(args, "--tag"),
+            "platform": option(args, "--platform"),
+            "context": str(context),
+            "context_sha256": context_digest(context),
+        }
+    if command == "tag":
+        return {"target": args[1]}
+    return {}
+
+
+def engine_command(command: str, args: list[str]) -> list[str]:
+    """The real docker command line for a call of the CDK CLI."""
+    docker = shutil.which("docker")
+    if docker is None:
+        fail("no docker CLI on PATH to reach the engine", 2)
+    if command != "build":
+        return [docker, command, *args]
+    extra = ["--network", "host"]
+    if base := os.environ.get(BASE_IMAGE_VARIABLE):
+        extra += ["--build-arg", f"BASE_IMAGE={base}"]
+    return [docker, "build", *extra, *args]
+
+
 def main(argv: list[str]) -> None:
     log_path = os.environ.get("DOCKER_STANDIN_LOG")
     if not log_path:
@@ -109,6 +146,11 @@ def main(argv: list[str]) -> None:
     calls = read_log(log)
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     entry: dict = {"command": command, "cwd": os.getcwd(), "args": args}
+    if os.environ.get(ENGINE_VARIABLE) == "1" and command in ("build", "tag", "inspect"):
+        result = subprocess.run(engine_command(command, args), check=False)
+        if result.returncode == 0:
+            record(log, entry | {"engine": True} | _details(command, args))
+        sys.exit(result.returncode)
 
     if command == "login":
         if "--password-stdin" not in args or not sys.stdin.read().strip():
@@ -123,16 +165,11 @@ def main(argv: list[str]) -> None:
         problems = check_build(context, dockerfile)
         if problems:
             fail("build refused: " + "; ".join(problems))
-        entry |= {
-            "tag": option(args, "--tag"),
-            "platform": option(args, "--platform"),
-            "context": str(context),
-            "context_sha256": context_digest(context),
-        }
+        entry |= _details(command, args)
     elif command == "tag":
-        source, entry["target"] = args[0], args[1]
-        if source not in images(calls):
-            fail(f"No such image: {source}")
+        entry |= _details(command, args)
+        if args[0] not in images(calls):
+            fail(f"No such image: {args[0]}")
     elif command == "push":
         if args[0] not in images(calls):
             fail(f"An image does not exist locally with the tag: {args[0]}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 import sys
 import time
 import urllib.request
@@ -15,6 +16,11 @@ from pathlib import Path
 import boto3
 
 from animl_emulator import REPO_ROOT
+from animl_emulator.local_sagemaker.settings import (
+    CONTAINER_LABEL,
+    DEFAULT_IDLE_SECONDS,
+    LocalSageMakerSettings,
+)
 from animl_ops.local_runtime import free_port, stop
 
 # moto's own default account: plain test credentials act in it.
@@ -39,6 +45,8 @@ class Emulator:
     # localhost, not 127.0.0.1: with an IP address moto cannot read CloudFormation template URLs.
     url: str
     log: Path
+    #: InvokeEndpoint runs each endpoint's container, and image assets are built for real.
+    local_sagemaker: LocalSageMakerSettings | None = None
 
     def env(self, account: Account, region: str) -> dict[str, str]:
         """A process environment that sends every AWS call of `account` to the emulator."""
@@ -107,22 +115,45 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def running_emulator(workdir: Path, plain: bool = False) -> Iterator[Emulator]:
+def running_emulator(
+    workdir: Path,
+    plain: bool = False,
+    local_sagemaker: bool = False,
+    idle_seconds: float = DEFAULT_IDLE_SECONDS,
+    setup_seconds: float | None = None,
+) -> Iterator[Emulator]:
     """Starts the patched moto server (or plain moto) on a free port and stops it on exit, also
-    when the body fails."""
+    when the body fails. local_sagemaker: endpoints run their containers on the Docker engine
+    (see `local_sagemaker`), every one of which is removed on exit."""
     port = free_port("localhost")
     log = workdir / ("moto.log" if plain else "emulator.log")
     command = [sys.executable, "-m", "animl_emulator.server", "-H", "localhost", "-p", str(port)]
+    settings = None
+    env = dict(os.environ)
+    if local_sagemaker:
+        settings = LocalSageMakerSettings(
+            label=uuid.uuid4().hex[:12],
+            workdir=workdir / "local-sagemaker",
+            idle_seconds=idle_seconds,
+            **({"setup_seconds": setup_seconds} if setup_seconds else {}),
+        )
+        settings.workdir.mkdir(parents=True, exist_ok=True)
+        env |= settings.environment()
     with log.open("w") as output:
         process = subprocess.Popen(
             command + (["--plain"] if plain else []),
             cwd=REPO_ROOT,
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
         url = f"http://localhost:{port}"
         _wait_until_ready(url, process, log)
-        yield Emulator(url, log)
+        yield Emulator(url, log, settings)
     finally:
         stop(process)
+        if settings is not None:
+            from animl_emulator.local_sagemaker.containers import remove_labelled
+
+            remove_labelled(CONTAINER_LABEL, settings.label)

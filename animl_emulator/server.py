@@ -2,7 +2,8 @@
 
     python -m animl_emulator.server [--plain] -H localhost -p PORT
 
-`--plain` runs moto unpatched, for the tests that show each patched defect is still there.
+`--plain` runs moto unpatched, for the tests that show each patched defect is still there. With
+ANIML_LOCAL_SAGEMAKER set, InvokeEndpoint runs each endpoint's container (`local_sagemaker`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ def run(argv: list[str]) -> None:
         argv = [a for a in argv if a != PLAIN]
     else:
         from animl_emulator import moto_patches
+        from animl_emulator.local_sagemaker import settings
 
         moto_patches.apply_all()
+        local = settings.from_environment()
+        if local is not None:
+            from animl_emulator.local_sagemaker.handler import install
+
+            install(local)
     main(argv)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from animl_emulator.emulator import Account, Emulator, running_emulator
+from tests import docker_engine
 from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, RegistryCopy
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -32,3 +33,15 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 def animl_account(emulator: Emulator) -> Account:
     """Credentials the emulator treats as the Animl account of the fixture registry."""
     return emulator.account(ANIML_ACCOUNT)
+
+
+@pytest.fixture(scope="session")
+def runtime_image() -> str:
+    """containers/animl-serve built on the Docker engine, once per run."""
+    return docker_engine.runtime_image()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "runtime_image" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)

@@ -1,51 +1,86 @@
-"""Build, run and probe the real image. Needs a Docker engine; this project's machines have only
-the client, so here the test skips and says why."""
+"""The real image, run as SageMaker runs it (`IMAGE serve` on port 8080's stand-in, non-root,
+read-only root with a tmpfs on /tmp, the artifact read-only at /opt/ml/model, the endpoint's
+memory as its limit), answers as the same artifact served by the plain process."""
 
 from __future__ import annotations
 
-import time
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from animl_ops.local_runtime import free_port
-from tests.containers.conftest import CONTAINER_DIR, jpeg
+from animl_emulator.local_sagemaker.containers import EndpointContainer
+from tests.containers.conftest import b64, jpeg, serving
 
-docker = pytest.importorskip("docker")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine to build and run the image ({exc.__class__.__name__})")
-    return client
+MEMORY_MB = 2048
+LABEL = {"animl-test": "docker-image"}
 
 
-def test_image_serves_a_mounted_artifact_as_non_root(engine, artifacts):
-    image, _ = engine.images.build(path=str(CONTAINER_DIR), tag="animl-serve:test", rm=True)
-    assert image.attrs["Config"]["User"] == "1000"
-    port = free_port()
-    container = engine.containers.run(
-        "animl-serve:test",
-        "serve",
-        detach=True,
-        ports={"8080/tcp": ("127.0.0.1", port)},
-        volumes={str(artifacts["detector"]): {"bind": "/opt/ml/model", "mode": "ro"}},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        response = httpx.post(f"{url}/invocations", content=jpeg(2048, 1536), timeout=60)
-        assert response.status_code == 200, container.logs().decode()
-        assert response.json()[0]["class"] == 1
-    finally:
-        container.remove(force=True)
+def requests(family: str) -> list[tuple[bytes, str | None]]:
+    """Bodies the Animl API sends the family, with their Content-Type."""
+    red, green = jpeg(2048, 1536), jpeg(640, 480, (20, 200, 30))
+    if family == "detector":
+        return [(red, None), (green, "image/jpeg")]
+    if family == "classifier":
+        return [
+            (json.dumps({"image": b64(image), "bbox": box}).encode(), None)
+            for image, box in ((red, [0, 0, 1, 1]), (green, [0.1, 0.2, 0.6, 0.9]))
+        ]
+    return [
+        (json.dumps({"image_data": b64(red), "bbox": [0, 0, 1, 1], "components": c}).encode(),
+         "application/json")
+        for c in ("classifier", "all")
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def container(runtime_image, artifacts) -> Iterator[callable]:
+    started: list[EndpointContainer] = []
+
+    def start(model_dir: Path) -> EndpointContainer:
+        started.append(EndpointContainer.start(runtime_image, model_dir, MEMORY_MB, {}, LABEL, 180))
+        return started[-1]
+
+    yield start
+    for c in started:
+        c.stop()
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("family", ["detector", "classifier", "speciesnet"])
+def test_the_image_answers_as_the_plain_process(family, container, artifacts):
+    served = container(artifacts[family])
+    in_container = [served.invoke(body, _headers(ct)) for body, ct in requests(family)]
+    with serving(artifacts[family]) as url:
+        plain = [
+            httpx.post(f"{url}/invocations", content=body, headers=_headers(ct), timeout=60)
+            for body, ct in requests(family)
+        ]
+    for ours, theirs in zip(in_container, plain, strict=True):
+        assert ours.status == theirs.status_code == 200, ours.body
+        assert json.loads(ours.body) == theirs.json()
+
+
+def _headers(content_type: str | None) -> dict[str, str]:
+    return {"Content-Type": content_type} if content_type else {}
+
+
+def test_it_runs_as_sagemaker_runs_it(container, artifacts):
+    served = container(artifacts["classifier"])
+    (found,) = json.loads(_docker("inspect", served.id).stdout)
+    assert found["Config"]["User"] == "1000"
+    assert found["Config"]["Cmd"] == ["serve"]
+    assert found["HostConfig"]["ReadonlyRootfs"] is True
+    assert found["HostConfig"]["Memory"] == MEMORY_MB * 1024 * 1024
+    assert {m["Destination"]: m["RW"] for m in found["Mounts"]} == {"/opt/ml/model": False}
+    assert _docker("exec", served.id, "id", "-u").stdout.strip() == "1000"
+    probe = "open('{}/probe', 'w').write('x')"
+    assert _docker("exec", served.id, "python", "-c", probe.format("/opt")).returncode != 0
+    assert _docker("exec", served.id, "python", "-c", probe.format("/opt/ml/model")).returncode != 0
+    assert _docker("exec", served.id, "python", "-c", probe.format("/tmp")).returncode == 0
