@@ -9,7 +9,7 @@ export AWS_EC2_METADATA_DISABLED := true
 OUT ?= cdk.out
 REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev setup-convert synth diff test test-fast logical-ids demo lint format bench bench-int8 bench-serving clean
+.PHONY: setup setup-dev setup-convert synth diff test test-fast test-docker base-image logical-ids demo lint format bench bench-int8 bench-serving bench-image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ test: setup-convert lint
 test-fast: setup-convert lint
 	$(BIN)/python -m pytest -m "not e2e"
 
+## The tests that build and run the image on a Docker engine (they skip without one).
+test-docker: setup-convert
+	$(BIN)/python -m pytest -m docker
+
+## Where the Dockerfile's default base cannot be pulled: an equivalent from Debian packages (root).
+base-image:
+	tools/debian-base-image.sh animl-serve-base:bookworm
+
 ## After an intended change of the production endpoints: rewrite the pin of their logical ids.
 logical-ids: setup-dev
 	$(BIN)/python -m tests.production_pins
@@ -89,6 +97,9 @@ bench-int8: setup-convert
 
 bench-serving: setup-dev
 	$(BIN)/python benchmarks/serving.py
+
+bench-image: setup-dev
+	$(BIN)/python benchmarks/image.py
 
 clean:
 	rm -rf cdk.out cdk.out.new .pytest_cache .ruff_cache

@@ -62,15 +62,17 @@ def _fail(outdir: str | None, lines: list[str]) -> int:
 
 def main() -> int:
     app = cdk.App()
-    # The only lookups: the registry folder, overridable with `-c registry=PATH` for tests and
-    # benchmarks. Synthesis needs no AWS credentials and makes no network calls.
+    # The only lookups: the registry and container folders, overridable with `-c registry=PATH`
+    # and `-c containers=PATH` for tests and benchmarks. Synthesis needs no AWS credentials and
+    # makes no network calls.
     registry_dir = Path(app.node.try_get_context("registry") or DEFAULT_REGISTRY_DIR)
+    containers_dir = Path(app.node.try_get_context("containers") or DEFAULT_CONTAINERS_DIR)
     try:
-        fleet = load_fleet(registry_dir, DEFAULT_CONTAINERS_DIR)
+        fleet = load_fleet(registry_dir, containers_dir)
     except RegistryError as error:
         return _fail(None, [str(error)])
 
-    add_fleet(app, fleet, DEFAULT_CONTAINERS_DIR)
+    add_fleet(app, fleet, containers_dir)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     try:
         assembly = app.synth()

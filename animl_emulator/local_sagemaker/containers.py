@@ -108,6 +108,13 @@ class EndpointContainer:
             "POST", "/invocations", body, headers, limits.INVOCATION_TIMEOUT_SECONDS
         )
 
+    def running(self) -> bool:
+        try:
+            self._container.reload()
+        except docker.errors.NotFound:
+            return False
+        return self._container.status == "running"
+
     def last_lines(self, count: int = 20) -> str:
         try:
             return self._container.logs(tail=count).decode(errors="replace").strip()

@@ -141,8 +141,10 @@ class LocalSageMaker:
         """The endpoint's container, started first if it is cold or serves another model (the
         endpoint was updated to a new config); the setup time when it had to start."""
         with running.start_lock:
-            if running.container is not None and running.model_name == variant.model_name:
-                return running.container, None
+            current = running.container
+            # A container that died (killed at its memory limit, say) is replaced, as SageMaker does.
+            if current is not None and running.model_name == variant.model_name and current.running():
+                return current, None
             if running.container is not None:
                 running.container.stop()
                 running.container = None

@@ -15,6 +15,7 @@ from animl_emulator.moto_patches import (
     binary_invoke_body,
     change_set_lookup,
     dependent_updates,
+    endpoint_name_property,
     import_change_sets,
     resolved_ssm_parameters,
     update_endpoint,
@@ -29,6 +30,7 @@ PATCHES = (
     import_change_sets,
     alarm_resource,
     binary_invoke_body,
+    endpoint_name_property,
 )
 
 

@@ -17,9 +17,9 @@ from PIL import Image
 
 from animl_ops import local_runtime
 from animl_serve.package import build
-from tests.containers import onnx_models
+from animl_emulator import sample_models as onnx_models
 from tests.registries import REPO_ROOT
-from tests.speciesnet import release
+from animl_emulator import sample_release as release
 
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
 MD_LABELS = ["1", "2", "3"]

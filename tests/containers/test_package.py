@@ -14,7 +14,7 @@ import pytest
 
 from animl_serve.errors import ArtifactError
 from animl_serve.package import build, validate
-from tests.containers import onnx_models
+from animl_emulator import sample_models as onnx_models
 from tests.containers.conftest import CONTAINER_DIR
 
 CONFIG = {

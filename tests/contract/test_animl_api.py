@@ -20,7 +20,7 @@ from model_registry.artifact import artifact_config
 from model_registry.loader import load_fleet
 from model_registry.naming import parameter_name
 from model_registry.schema import ModelSpec, RecordSpec
-from tests.containers import onnx_models
+from animl_emulator import sample_models as onnx_models
 from tests.ops.conftest import build_artifact
 from tests.registries import PRODUCTION_REGISTRY
 

@@ -172,6 +172,36 @@ def test_dependent_updates(server):
     expect(server, defects, ["the endpoint stays on the replaced config"])
 
 
+def test_endpoint_name_property(server):
+    emulator = server[1]
+    cloudformation, sagemaker = client(emulator, "cloudformation"), client(emulator, "sagemaker")
+    name = unique("named")
+    resources = {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {"ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"Image": IMAGE}},
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {"ProductionVariants": [{
+                "VariantName": "AllTraffic", "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                "ServerlessConfig": {"MaxConcurrency": 5, "MemorySizeInMB": 2048},
+            }]},
+        },  # fmt: skip
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": {
+                "EndpointName": name,
+                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+            },
+        },
+    }
+    cloudformation.create_stack(StackName=unique("stack"), TemplateBody=template(resources))
+    named = error_code(lambda: sagemaker.describe_endpoint(EndpointName=name)) is None
+    expect(server, [] if named else ["the endpoint ignores its EndpointName"],
+           ["the endpoint ignores its EndpointName"])  # fmt: skip
+
+
 def test_update_endpoint(server):
     sagemaker = client(server[1], "sagemaker")
     name = unique("endpoint")

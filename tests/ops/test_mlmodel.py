@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from model_registry.artifact import artifact_config, read_artifact_config
-from tests.containers import onnx_models
+from animl_emulator import sample_models as onnx_models
 from tests.ops.conftest import registry_artifact, run_ops
 from tests.registries import fixture_fleet
 

@@ -1,4 +1,4 @@
-"""A small SpeciesNet release made for the tests: classifier labels, taxonomy and geofence in the
+"""A small SpeciesNet release made for the tests and the demo: classifier labels, taxonomy and geofence in the
 package's formats (labels.txt lines, taxonomy_release.txt lines, the geofence JSON), with the
 package's own special labels (speciesnet/constants.py)."""
 

@@ -1,4 +1,5 @@
-"""Tiny ONNX models built with onnx.helper, in the layouts the handlers expect."""
+"""Tiny ONNX models built with onnx.helper, in the layouts the handlers expect: what the tests and
+the demo serve where no real weights can be had."""
 
 from __future__ import annotations
 
@@ -148,3 +149,27 @@ def grid_detector(
         numpy_helper.from_array(np.asarray([1, channels, rows * cols], np.int64), "flat_shape"),
     ]
     return _save(helper.make_graph(nodes, "grid", [images], [output], initializers), path)
+
+
+def fails_on_bright_crops(path: Path, classes: int, size: int, threshold: float = 1.5) -> Path:
+    """A classifier that loads and answers the runtime's start-up check (a mid-grey textured
+    image), but fails in ONNX Runtime on a crop whose mean normalized value exceeds `threshold`
+    (a white image under ImageNet normalization): a broken model that only traffic reveals."""
+    pixels = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, size, size])
+    logits = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])
+    nodes = [
+        helper.make_node("ReduceMean", ["pixels"], ["mean"], keepdims=0),
+        helper.make_node("Greater", ["mean", "threshold"], ["bright"]),
+        helper.make_node("Cast", ["bright"], ["one_if_bright"], to=TensorProto.INT64),
+        # Row 0 for a dark crop; row 5 of a one-row table, out of bounds, for a bright one.
+        helper.make_node("Mul", ["one_if_bright", "five"], ["row"]),
+        helper.make_node("Unsqueeze", ["row", "axis"], ["rows"]),
+        helper.make_node("Gather", ["table", "rows"], ["logits"], axis=0),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.asarray(threshold, np.float32), "threshold"),
+        numpy_helper.from_array(np.asarray(5, np.int64), "five"),
+        numpy_helper.from_array(np.asarray([0], np.int64), "axis"),
+        numpy_helper.from_array(np.linspace(0, 1, classes, dtype=np.float32)[None], "table"),
+    ]
+    return _save(helper.make_graph(nodes, "bright", [pixels], [logits], initializers), path)
