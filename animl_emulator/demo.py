@@ -1,8 +1,10 @@
 """`make demo`: the Animl environment deployed into a local AWS API emulator, for people without AWS.
 
 Starts the emulator on localhost, bootstraps, deploys the endpoints and then the alarms, topic and
-dashboard with the real `npx cdk`, prints what the emulator then holds, and stops the emulator.
-Image assets go through the Docker stand-in, because the emulator has no image registry to push to.
+dashboard with the real `npx cdk`, prints what the emulator then holds, and, where a Docker engine
+answers, ends with the Animl API's own calls through InvokeEndpoint on one model of each family,
+each served by its own container from a sample artifact (`sample_artifacts`), and the labels the
+API would write. Without an engine it says why, and image assets are only checked, not built.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ from pathlib import Path
 
 from rich.table import Table
 
+from animl_emulator import sample_artifacts
 from animl_emulator.cdk_cli import CdkCommandError
 from animl_emulator.deployment import Deployment, deploy_environment
+from animl_emulator.docker_engine import ImageUnavailable, ensure_base_image
 from animl_emulator.emulator import running_emulator
+from animl_ops.smoke import smoke_endpoint
 from animl_ops.terminal import stdout_console
 from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
+
+#: One model of each family, invoked at the end as the Animl API calls it.
+INVOKED = {"detector": "megadetector-v5a", "crop-classifier": "mirav2",
+           "speciesnet": "speciesnetv401a"}  # fmt: skip
 
 
 def deployed_table(deployment: Deployment) -> Table:
@@ -49,21 +58,57 @@ def monitoring_summary(deployment: Deployment) -> str:
     return f"{len(alarms)} alarms ({by_state}); dashboards: {', '.join(dashboards)}"
 
 
+def invocations_table(deployment: Deployment, artifacts: sample_artifacts.SampleArtifacts) -> Table:
+    """The API's call to each invoked model's batch endpoint, through InvokeEndpoint."""
+    fleet = load_fleet(artifacts.registry)
+    ssm, sagemaker, runtime = (
+        deployment.emulator.client(s, deployment.account, deployment.region)
+        for s in ("ssm", "sagemaker", "sagemaker-runtime")
+    )
+    table = Table(title="the Animl API's calls through InvokeEndpoint, each on its own container")
+    for column in ("model", "endpoint", "latency ms", "labels the API would write"):
+        table.add_column(column, justify="right" if column == "latency ms" else "left")
+    for name in INVOKED.values():
+        result = smoke_endpoint(ssm, sagemaker, runtime, fleet.model(name), "batch", "prod")
+        labels = ", ".join(result.labels) or (result.problem or result.note or "none")
+        table.add_row(name, result.target, f"{result.latency_ms:.0f}", labels)
+    table.caption = (
+        "sample artifacts (no real weights here): the detector answers one animal box, the "
+        "classifiers answer by colour; SpeciesNet carries the sample release's labels"
+    )
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--environment", default="animl")
     args = parser.parse_args()
     console = stdout_console()
-    registry = DEFAULT_REGISTRY_DIR
+    try:
+        console.print(f"images build on {ensure_base_image()}")
+        engine = True
+    except ImageUnavailable as reason:
+        console.print(f"[yellow]no inference at the end[/yellow]: {reason}")
+        engine = False
     with tempfile.TemporaryDirectory(prefix="animl-demo-") as temp:
         workdir = Path(temp)
-        with running_emulator(workdir) as emulator:
+        registry, artifacts = DEFAULT_REGISTRY_DIR, None
+        environment = load_fleet(registry).environment(args.environment)
+        if engine:
+            with console.status("sample artifacts for " + ", ".join(INVOKED.values()) + " …"):
+                registry = sample_artifacts.sample_registry(registry, workdir / "model_registry")
+                artifacts = sample_artifacts.build(
+                    registry, list(INVOKED.values()), environment.region, workdir / "artifacts"
+                )
+        with running_emulator(workdir, local_sagemaker=engine) as emulator:
             console.print(f"emulator listening on {emulator.url}")
-            account_id = load_fleet(registry).environment(args.environment).account
-            account = emulator.account(account_id)
+            account = emulator.account(environment.account)
             started = time.monotonic()
             try:
-                with console.status("npx cdk synth, bootstrap and deploy …"):
+                if artifacts is not None:
+                    sample_artifacts.upload(emulator, account, environment.region, artifacts)
+                built = " (the image built on the engine)" if engine else ""
+                with console.status(f"npx cdk synth, bootstrap and deploy{built} …"):
                     deployment = deploy_environment(
                         emulator, registry, args.environment, account, workdir
                     )
@@ -75,6 +120,9 @@ def main() -> int:
                 return 1
             console.print(f"deployed in {time.monotonic() - started:.0f} s")
             console.print(deployed_table(deployment))
+            if artifacts is not None:
+                with console.status("cold starts and the API's calls …"):
+                    console.print(invocations_table(deployment, artifacts))
             console.print(monitoring_summary(deployment))
         console.print("emulator stopped")
     return 0

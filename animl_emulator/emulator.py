@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ non-root, read-only root file system with a tmpfs on /tmp, the artifact read-onl
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from animl_contract import limits
 from animl_ops.local_runtime import free_port
 
 
-class ContainerFailed(RuntimeError):
+class ContainerFailed(RuntimeError):  # noqa: N818 - reads as the condition it reports
     """The container did not start or never answered /ping 200; the message says which."""
 
 
@@ -122,10 +123,8 @@ class EndpointContainer:
             return ""
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self._container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def remove_labelled(label: str, value: str) -> int:

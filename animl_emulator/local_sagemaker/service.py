@@ -108,7 +108,9 @@ class LocalSageMaker:
         try:
             reply = container.invoke(body, headers)
         except OSError as error:
-            log.error("endpoint %s: the container did not answer: %s", endpoint.endpoint_name, error)
+            log.error(
+                "endpoint %s: the container did not answer: %s", endpoint.endpoint_name, error
+            )
             reply = None
         model_seconds = time.monotonic() - model_started
         status = reply.status if reply else 500
@@ -143,7 +145,11 @@ class LocalSageMaker:
         with running.start_lock:
             current = running.container
             # A container that died (killed at its memory limit, say) is replaced, as SageMaker does.
-            if current is not None and running.model_name == variant.model_name and current.running():
+            if (
+                current is not None
+                and running.model_name == variant.model_name
+                and current.running()
+            ):
                 return current, None
             if running.container is not None:
                 running.container.stop()

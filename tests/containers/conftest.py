@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from animl_emulator import sample_models as onnx_models
+from animl_emulator import sample_release as release
 from animl_ops import local_runtime
 from animl_serve.package import build
-from animl_emulator import sample_models as onnx_models
 from tests.registries import REPO_ROOT
-from animl_emulator import sample_release as release
 
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
 MD_LABELS = ["1", "2", "3"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -37,7 +37,7 @@ def requests(family: str) -> list[tuple[bytes, str | None]]:
 
 
 @pytest.fixture
-def container(runtime_image, artifacts) -> Iterator[callable]:
+def container(runtime_image, artifacts) -> Iterator[Callable[[Path], EndpointContainer]]:
     started: list[EndpointContainer] = []
 
     def start(model_dir: Path) -> EndpointContainer:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from animl_emulator import sample_models as onnx_models
 from animl_serve.errors import ArtifactError
 from animl_serve.package import build, validate
-from animl_emulator import sample_models as onnx_models
 from tests.containers.conftest import CONTAINER_DIR
 
 CONFIG = {

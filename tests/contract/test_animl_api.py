@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from animl_emulator import sample_models as onnx_models
 from animl_ops import animl_api
 from animl_ops.local_runtime import invoke, serving_archive
 from animl_ops.mlmodel import record_categories
@@ -20,7 +21,6 @@ from model_registry.artifact import artifact_config
 from model_registry.loader import load_fleet
 from model_registry.naming import parameter_name
 from model_registry.schema import ModelSpec, RecordSpec
-from animl_emulator import sample_models as onnx_models
 from tests.ops.conftest import build_artifact
 from tests.registries import PRODUCTION_REGISTRY
 

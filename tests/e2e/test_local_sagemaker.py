@@ -107,7 +107,8 @@ def test_the_cdk_deploy_put_the_image_on_the_engine(fleet):
     engine; login and push, which have no registry to go to, are recorded only."""
     calls = fleet.deployment.cli.docker_calls()
     on_engine = {c["command"] for c in calls if c.get("engine")}
-    assert "tag" in on_engine and on_engine & {"inspect", "build"}
+    assert "tag" in on_engine
+    assert on_engine & {"inspect", "build"}
     assert {c["command"] for c in calls if not c.get("engine")} == {"login", "push"}
     (tag,) = [c for c in calls if c["command"] == "tag"]
     assert tag["target"] == fleet.image_uri()
@@ -130,7 +131,8 @@ def test_every_packaged_model_answers_from_its_container_as_the_api_reads_it(fle
             assert result.ok, result
             assert result.target == f"{name}-{kind}"
             if result.note:  # the answer is right, the record not yet public: labels unread
-                assert result.note.startswith("labels not checked") and model.unverified, result
+                assert result.note.startswith("labels not checked"), result
+                assert model.unverified, result
             else:
                 assert result.labels, result
             answered[result.target] = result.labels
@@ -144,7 +146,9 @@ def test_every_packaged_model_answers_from_its_container_as_the_api_reads_it(fle
         assert _metric(fleet, endpoint, "Invocation5XXErrors", "Sum") == 0
         for name in ("ModelLatency", "OverheadLatency"):
             assert _metric(fleet, endpoint, name, "Maximum") > 0
-        utilization = _metric(fleet, endpoint, "ServerlessConcurrentExecutionsUtilization", "Maximum")
+        utilization = _metric(
+            fleet, endpoint, "ServerlessConcurrentExecutionsUtilization", "Maximum"
+        )
         assert 0 < utilization <= 1
 
 
@@ -153,7 +157,9 @@ def test_a_failing_dockerfile_step_fails_the_deploy_naming_it(fleet, tmp_path):
     shutil.copytree(REPO_ROOT / "containers" / "animl-serve", containers / "animl-serve")
     dockerfile = containers / "animl-serve" / "Dockerfile"
     dockerfile.write_text(
-        dockerfile.read_text().replace("USER 1000", 'RUN python -c "import animl_missing"\nUSER 1000')
+        dockerfile.read_text().replace(
+            "USER 1000", 'RUN python -c "import animl_missing"\nUSER 1000'
+        )
     )
     d = fleet.deployment
     before = d.inventory()
@@ -179,7 +185,8 @@ def test_smoke_invokes_the_container(fleet):
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     answer = json.loads(run.stdout)
-    assert answer["ok"] and answer["target"] == "nzdoc-batch"
+    assert answer["ok"]
+    assert answer["target"] == "nzdoc-batch"
 
 
 def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (640, 480)) -> bytes:

@@ -216,7 +216,7 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        assert json.loads(smoke.stdout)["target"].startswith("animl-endpoints-")
+        assert json.loads(smoke.stdout)["target"] == "alitav3-batch"
 
         second = migrate(env, registry, "run")
         second_output, _ = second.communicate(timeout=900)

@@ -183,11 +183,16 @@ def test_endpoint_name_property(server):
         },
         "Config": {
             "Type": "AWS::SageMaker::EndpointConfig",
-            "Properties": {"ProductionVariants": [{
-                "VariantName": "AllTraffic", "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
-                "ServerlessConfig": {"MaxConcurrency": 5, "MemorySizeInMB": 2048},
-            }]},
-        },  # fmt: skip
+            "Properties": {
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "ServerlessConfig": {"MaxConcurrency": 5, "MemorySizeInMB": 2048},
+                    }
+                ]
+            },
+        },
         "Endpoint": {
             "Type": "AWS::SageMaker::Endpoint",
             "Properties": {

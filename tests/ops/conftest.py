@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from animl_contract.artifact import ArtifactConfig
+from animl_emulator import sample_models as onnx_models
 from animl_emulator.emulator import Account, Emulator
 from animl_serve.package import build
 from model_registry.artifact import artifact_config
-from animl_emulator import sample_models as onnx_models
 from tests.containers.conftest import DETECTOR_PREDICTIONS
 from tests.registries import FIXTURE_REGISTRY, REPO_ROOT, fixture_fleet
 

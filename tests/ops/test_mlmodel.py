@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from model_registry.artifact import artifact_config, read_artifact_config
 from animl_emulator import sample_models as onnx_models
+from model_registry.artifact import artifact_config, read_artifact_config
 from tests.ops.conftest import registry_artifact, run_ops
 from tests.registries import fixture_fleet
 

@@ -19,9 +19,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from animl_emulator import sample_models as onnx_models
 from model_registry.artifact import artifact_config
 from model_registry.loader import load_fleet
-from animl_emulator import sample_models as onnx_models
 from tests.containers.conftest import serving
 from tests.ops.conftest import build_artifact
 from tests.parity import original_handlers as original

@@ -15,16 +15,16 @@ import httpx
 import pytest
 from PIL import Image
 
+from animl_emulator import sample_models as onnx_models
+from animl_emulator import sample_release as release
 from animl_ops import animl_api
 from animl_ops.local_runtime import serving_archive
 from animl_ops.mlmodel import api_record
 from animl_ops.response_format import check_format
 from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
-from animl_emulator import sample_models as onnx_models
 from tests.containers.conftest import DETECTOR_PREDICTIONS, serve_until_exit
 from tests.ops.conftest import run_ops
 from tests.registries import RegistryCopy
-from animl_emulator import sample_release as release
 
 NAME = "speciesnetv401a"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from animl_emulator import sample_release as r
 from animl_serve.errors import ArtifactError
 from animl_serve.speciesnet_ensemble import Ensemble, Prediction
-from animl_emulator import sample_release as r
 
 TOP5 = [r.RED_FOX, r.GRAY_FOX, r.COYOTE, r.DOG, r.BOBCAT]
 
