@@ -167,3 +167,68 @@ def test_an_artifact_without_its_taxonomy_is_refused_naming_the_file(speciesnet,
     result = serve_until_exit(tmp_path)
     assert result.returncode == 3
     assert f"{tmp_path / 'taxonomy.txt'} is missing" in result.stderr
+
+
+RED_CORNER = [0.0, 0.0, 0.2, 0.2]  # [y1, x1, y2, x2]: all red, far from the blue animal
+
+
+def test_all_mode_classifies_the_box_the_api_writes_not_the_requests(speciesnet):
+    """The API writes predictions[0].prediction at detections[0].bbox: with a label's box over
+    red (the classifier's red fox), the label is still the blue animal's coyote, at its box."""
+    registry, _, url = speciesnet
+    labels, answer = _as_the_api(
+        registry, url, "speciesnet-all", RED_CORNER, country="USA", admin1_region="US-CA"
+    )
+    (label,) = labels
+    assert label.label_id == release.COYOTE.split(";")[0]
+    assert label.bbox == pytest.approx([704 / 1536, 944 / 2048, 832 / 1536, 1104 / 2048], abs=1e-6)
+    assert answer["predictions"][0]["classifications"]["classes"][0] == release.COYOTE
+    # The classifier on the box the label was written at agrees with the label.
+    at_the_box, _ = _as_the_api(registry, url, "speciesnet-classifier", label.bbox)
+    assert at_the_box[0].label_id == label.label_id
+
+
+@pytest.fixture(scope="module")
+def blind_speciesnet(speciesnet, tmp_path_factory) -> Iterator[str]:
+    """The same release with a detector that finds nothing."""
+    registry, _, _ = speciesnet
+    files = tmp_path_factory.mktemp("blind")
+    nothing = DETECTOR_PREDICTIONS.copy()
+    nothing[..., 4] = 0.0
+    detector = onnx_models.yolov5_detector(files / "detector.onnx", nothing)
+    classifier = onnx_models.color_classifier(
+        files / "classifier.onnx", len(release.CLASSIFIER_LABELS), 480, "NHWC"
+    )
+    _, geofence = release.write(files / "geofence")
+    archive = files / "model.tar.gz"
+    run = run_ops("artifact", "build", NAME, "--onnx", str(classifier), "--detector",
+                  str(detector), "--geofence", str(geofence), "--out", str(archive),
+                  "--registry", str(registry.root))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with serving_archive(archive) as url:
+        yield url
+
+
+@pytest.mark.parametrize("bbox", [None, RED_CORNER])
+def test_all_mode_without_a_detection_writes_the_empty_label(speciesnet, blind_speciesnet, bbox):
+    registry, _, _ = speciesnet
+    labels, answer = _as_the_api(registry, blind_speciesnet, "speciesnet-all", bbox)
+    assert answer["predictions"][0]["detections"] == []
+    assert [(label.label_id, label.bbox) for label in labels] == [("0", [0.0, 0.0, 1.0, 1.0])]
+
+
+@pytest.mark.parametrize(
+    ("bbox", "message"),
+    [
+        ([1.2, 0.1, 0.3, 0.3], "bbox"),
+        ([0.1, 0.1, 0.0, 0.3], "bbox"),
+        ("not a box", "bbox"),
+        ([0.1, 0.2, 0.3], "bbox"),
+    ],
+)
+def test_a_bad_box_in_all_mode_is_a_400_naming_it(speciesnet, bbox, message):
+    _, _, url = speciesnet
+    body = {"image_data": base64.b64encode(blue_animal()).decode(), "components": "all"}
+    response = httpx.post(f"{url}/invocations", json=body | {"bbox": bbox}, timeout=60)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]

@@ -2,8 +2,9 @@
 admin1_region?} in, the `speciesnet` package's prediction out (github:google/cameratrapai 4.0.1).
 
 components 'all': the detector (MegaDetector at 1280, scale-up, 0.01 minimum), then the classifier
-on the top detection's crop when the request's box is the whole image (on the request's box
-otherwise), then the ensemble: detector thresholds, roll-up and geofence (speciesnet_ensemble).
+on the top detection's crop (the whole image without a detection; a request's box is validated and
+otherwise ignored, as the package takes none), then the ensemble: detector thresholds, roll-up and
+geofence (speciesnet_ensemble).
 components 'classifier': the classifier on the request's box, its top five as the package lists
 them. Images are turned upright by their EXIF orientation, as the package's load_rgb_image does.
 """
@@ -126,7 +127,12 @@ class SpeciesNetHandler(Handler):
                 }
                 for d, bbox in zip(detections, reported, strict=True)
             ]
-            if box == WHOLE_IMAGE and detections:
+            # The package's 'all' mode takes no box: it classifies the top detection's crop, or
+            # the whole image without one (SpeciesNet.predict, multiprocessing.py). The request's
+            # box is checked, then not used, so the class the API writes at detections[0].bbox
+            # is the classification of that box.
+            box, xywh = WHOLE_IMAGE, WHOLE_IMAGE
+            if detections:
                 x, y, w, h = reported[0]
                 box, xywh = (x, y, x + w, y + h), (x, y, w, h)
 
