@@ -122,47 +122,43 @@ def test_resolved_ssm_parameters(server):
     expect(server, defects, ["a resolved previous value is looked up again"])
 
 
+def endpoint_resources(max_concurrency: int, **endpoint: str) -> dict:
+    """A model, its serverless config and an endpoint on it, as the CDK app writes them."""
+    return {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {"ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"Image": IMAGE}},
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "ServerlessConfig": {
+                            "MaxConcurrency": max_concurrency,
+                            "MemorySizeInMB": 2048,
+                        },
+                    }
+                ]
+            },
+        },
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": endpoint
+            | {"EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}},
+        },
+    }
+
+
 def test_dependent_updates(server):
     emulator = server[1]
     cloudformation, sagemaker = client(emulator, "cloudformation"), client(emulator, "sagemaker")
     stack = unique("stack")
 
-    def endpoint_template(max_concurrency: int) -> str:
-        return template(
-            {
-                "Model": {
-                    "Type": "AWS::SageMaker::Model",
-                    "Properties": {
-                        "ExecutionRoleArn": ROLE_ARN,
-                        "PrimaryContainer": {"Image": IMAGE},
-                    },
-                },
-                "Config": {
-                    "Type": "AWS::SageMaker::EndpointConfig",
-                    "Properties": {
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
-                                "ServerlessConfig": {
-                                    "MaxConcurrency": max_concurrency,
-                                    "MemorySizeInMB": 2048,
-                                },
-                            }
-                        ]
-                    },
-                },
-                "Endpoint": {
-                    "Type": "AWS::SageMaker::Endpoint",
-                    "Properties": {
-                        "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}
-                    },
-                },
-            }
-        )
-
-    cloudformation.create_stack(StackName=stack, TemplateBody=endpoint_template(5))
-    cloudformation.update_stack(StackName=stack, TemplateBody=endpoint_template(6))
+    cloudformation.create_stack(StackName=stack, TemplateBody=template(endpoint_resources(5)))
+    cloudformation.update_stack(StackName=stack, TemplateBody=template(endpoint_resources(6)))
     (endpoint,) = sagemaker.list_endpoints(NameContains=stack)["Endpoints"]
     config = sagemaker.describe_endpoint(EndpointName=endpoint["EndpointName"])[
         "EndpointConfigName"
@@ -176,31 +172,7 @@ def test_endpoint_name_property(server):
     emulator = server[1]
     cloudformation, sagemaker = client(emulator, "cloudformation"), client(emulator, "sagemaker")
     name = unique("named")
-    resources = {
-        "Model": {
-            "Type": "AWS::SageMaker::Model",
-            "Properties": {"ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"Image": IMAGE}},
-        },
-        "Config": {
-            "Type": "AWS::SageMaker::EndpointConfig",
-            "Properties": {
-                "ProductionVariants": [
-                    {
-                        "VariantName": "AllTraffic",
-                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
-                        "ServerlessConfig": {"MaxConcurrency": 5, "MemorySizeInMB": 2048},
-                    }
-                ]
-            },
-        },
-        "Endpoint": {
-            "Type": "AWS::SageMaker::Endpoint",
-            "Properties": {
-                "EndpointName": name,
-                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
-            },
-        },
-    }
+    resources = endpoint_resources(5, EndpointName=name)
     cloudformation.create_stack(StackName=unique("stack"), TemplateBody=template(resources))
     named = error_code(lambda: sagemaker.describe_endpoint(EndpointName=name)) is None
     expect(server, [] if named else ["the endpoint ignores its EndpointName"],
