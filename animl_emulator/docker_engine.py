@@ -11,10 +11,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from animl_emulator import REPO_ROOT
 from animl_emulator.docker_standin import BASE_IMAGE_VARIABLE
+from animl_ops.local_runtime import RUNTIME_DIR
 
-RUNTIME_DIR = REPO_ROOT / "containers" / "animl-serve"
 #: What `make base-image` builds from Debian packages where the default base cannot be pulled.
 DEBIAN_BASE_IMAGE = "animl-serve-base:bookworm"
 BUILD_TIMEOUT_S = 900

@@ -30,10 +30,6 @@ def throttled(name: str, max_concurrency: int) -> Answer:
     )
 
 
-def model_not_ready(message: str) -> Answer:
-    return _error(429, "ModelNotReadyException", {"Message": message})
-
-
 def model_error(status: int, body: bytes, log_group_arn: str, log_stream: str) -> Answer:
     """A container's 4xx or 5xx, wrapped as SageMaker wraps it (HTTP 424)."""
     message = body.decode("utf-8", errors="replace")
