@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from botocore.config import Config
-from PIL import Image
 
 from animl_emulator import sample_artifacts, sample_models
 from animl_emulator.deployment import Deployment, deploy_environment
@@ -27,6 +26,7 @@ from animl_emulator.emulator import running_emulator
 from animl_emulator.local_sagemaker.settings import CONTAINER_LABEL
 from animl_ops.smoke import smoke_endpoint
 from model_registry.loader import load_fleet
+from tests.containers.conftest import b64, jpeg
 from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, REPO_ROOT
 
 REGION = "us-west-2"
@@ -189,12 +189,6 @@ def test_smoke_invokes_the_container(fleet):
     assert answer["target"] == "nzdoc-batch"
 
 
-def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (640, 480)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
 def test_errors_are_those_sagemaker_returns(fleet):
     runtime = fleet.runtime
     with pytest.raises(runtime.exceptions.ModelError) as bad_body:
@@ -206,7 +200,9 @@ def test_errors_are_those_sagemaker_returns(fleet):
     )
     with pytest.raises(runtime.exceptions.ModelError) as wrong_type:
         runtime.invoke_endpoint(
-            EndpointName="megadetector-v5a-batch", Body=_jpeg((1, 2, 3)), ContentType="text/csv"
+            EndpointName="megadetector-v5a-batch",
+            Body=jpeg(640, 480, (1, 2, 3)),
+            ContentType="text/csv",
         )
     assert wrong_type.value.response["OriginalStatusCode"] == 415
     with pytest.raises(runtime.exceptions.ValidationError, match="exceeds the maximum"):
@@ -256,7 +252,7 @@ def test_calls_over_max_concurrency_are_throttled_and_the_rest_answered(fleet):
     folder.mkdir()
     onnx = sample_models.slow_classifier(folder / "slow.onnx", 2, 32, matmuls=1200)
     _own_endpoint(fleet, "slow", _packaged(fleet, "slow", onnx, ["a", "b"], 32), 2)
-    body = json.dumps({"image": _b64(_jpeg((9, 9, 9))), "bbox": [0, 0, 1, 1]}).encode()
+    body = json.dumps({"image": b64(jpeg(640, 480, (9, 9, 9))), "bbox": [0, 0, 1, 1]}).encode()
     runtime = fleet.runtime
     runtime.invoke_endpoint(EndpointName="slow", Body=body)  # the cold start, out of the way
     started = time.monotonic()
@@ -283,12 +279,6 @@ def test_calls_over_max_concurrency_are_throttled_and_the_rest_answered(fleet):
         thread.join(timeout=120)
     assert sorted(outcomes) == ["ThrottlingException"] * 3 + ["answered"] * 2, one_call
     assert _metric(fleet, "slow", "ServerlessConcurrentExecutionsUtilization", "Maximum") == 1.0
-
-
-def _b64(data: bytes) -> str:
-    import base64
-
-    return base64.b64encode(data).decode()
 
 
 def test_an_artifact_that_does_not_load_fails_the_endpoint_and_leaves_nothing_running(fleet):
@@ -322,7 +312,9 @@ def test_5xx_traffic_of_a_broken_model_puts_its_alarm_into_alarm(fleet):
     # The next cold start reads the new artifact.
     _wait_until(lambda: _cold(fleet, "nzdoc-batch"), timeout=IDLE_SECONDS * 6)
     cloudwatch, runtime = fleet.client("cloudwatch"), fleet.runtime
-    white = json.dumps({"image": _b64(_jpeg((255, 255, 255))), "bbox": [0, 0, 1, 1]}).encode()
+    white = json.dumps(
+        {"image": b64(jpeg(640, 480, (255, 255, 255))), "bbox": [0, 0, 1, 1]}
+    ).encode()
     for _ in range(5):
         with pytest.raises(runtime.exceptions.ModelError) as error:
             runtime.invoke_endpoint(EndpointName="nzdoc-batch", Body=white)
@@ -346,7 +338,7 @@ def _wait_until(condition, timeout: float = 60) -> None:
 
 def test_an_idle_endpoint_scales_to_zero_and_starts_cold_again(fleet):
     runtime, endpoint = fleet.runtime, "sdzwa-andesv1-batch"
-    body = json.dumps({"image": _b64(_jpeg((200, 10, 10))), "bbox": [0, 0, 1, 1]}).encode()
+    body = json.dumps({"image": b64(jpeg(640, 480, (200, 10, 10))), "bbox": [0, 0, 1, 1]}).encode()
     runtime.invoke_endpoint(EndpointName=endpoint, Body=body)
     assert _containers(**{"animl-endpoint": endpoint})
     cold_starts = _metric(fleet, endpoint, "ModelSetupTime", "SampleCount")
