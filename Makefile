@@ -41,20 +41,14 @@ setup-dev: setup $(VENV)/.installed-dev
 
 setup-convert: setup-dev $(VENV)/.installed-convert
 
-## The main job: synthesize every environment with cdk-nag and the quota guard.
+## The main job: synthesize every environment with cdk-nag and the quota guard; a failed
+## synthesis leaves the last good $(OUT) as it was.
 synth: setup
-	npx --no-install cdk synth --quiet --output $(OUT) --context registry=$(REGISTRY)
+	@tools/synth.sh $(OUT) $(REGISTRY)
 
-## What a registry change does, against the last `make synth` (cdk.out), with no AWS account.
+## What a registry change does to every stack, against the last `make synth` ($(OUT)), with no AWS account.
 diff: setup
-	@test -d $(OUT) || { echo "no $(OUT): run make synth before the change first"; exit 2; }
-	npx --no-install cdk synth --quiet --output $(OUT).new --context registry=$(REGISTRY)
-	@for new in $(OUT).new/*.template.json; do \
-	  stack=$$(basename $$new .template.json); \
-	  if [ -f $(OUT)/$$stack.template.json ]; then \
-	    npx --no-install cdk diff --app $(OUT).new --template $(OUT)/$$stack.template.json $$stack; \
-	  else echo "$$stack: a new stack"; fi; \
-	done
+	@tools/diff.sh $(OUT) $(REGISTRY)
 
 ## Lint, then the whole test suite (the converter tests need setup-convert).
 test: setup-convert lint
@@ -102,4 +96,4 @@ bench-image: setup-dev
 	$(BIN)/python benchmarks/image.py
 
 clean:
-	rm -rf cdk.out cdk.out.new .pytest_cache .ruff_cache
+	rm -rf cdk.out cdk.out.new cdk.out.synth .pytest_cache .ruff_cache

@@ -24,6 +24,8 @@ class RegionQuota:
     endpoints: int
     warning_ratio: float
     declared_by: str
+    #: A total someone has seen and accepted: no near-quota warning while the total is at most it.
+    acknowledged: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class _Share:
     max_concurrency: int
     #: The construct that owns the config, e.g. animl-endpoints-01/mirav2-batch.
     owner: str
+    stack: Stack
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,9 @@ class ServerlessQuotaGuard:
             where = where_of[stack_path]
             for concurrency in self._serverless_concurrencies(stack, config):
                 if where is not None and concurrency is not None:
-                    shares[where].append(_Share(config, concurrency, _owner(path, stack_path)))
+                    shares[where].append(
+                        _Share(config, concurrency, _owner(path, stack_path), stack)
+                    )
         for where, group in shares.items():
             self._check(where, group)
         return unchecked
@@ -140,7 +145,8 @@ class ServerlessQuotaGuard:
     def _check(self, where: AccountRegion, shares: list[_Share]) -> None:
         account, region = where
         quota = self._quotas.get(where)
-        anchor = max(shares, key=lambda s: s.max_concurrency).config
+        largest = max(shares, key=lambda s: s.max_concurrency)
+        anchor = largest.config
         if quota is None:
             Annotations.of(anchor).add_error(
                 f"no serverless quota is declared for account {account} in {region}; "
@@ -161,11 +167,14 @@ class ServerlessQuotaGuard:
                 "(concurrency_quota in model_registry/environments.yaml, after Service Quotas "
                 "has granted it)."
             )
-        elif total >= quota.warning_ratio * quota.concurrency:
-            Annotations.of(anchor).add_warning_v2(
-                "animl:serverless-quota-near",
-                f"{usage}. That is {total / quota.concurrency:.0%}, at or above the "
-                f"{quota.warning_ratio:.0%} warning level.",
+        elif total >= quota.warning_ratio * quota.concurrency and total > (quota.acknowledged or 0):
+            # One line on a stack, not on one config: `animl_ops quota` lists the shares.
+            Annotations.of(largest.stack).add_warning(
+                f"{scope}: serverless max concurrency {total} of the quota of {quota.concurrency} "
+                f"({total / quota.concurrency:.0%}, warning from {quota.warning_ratio:.0%}); "
+                "`.venv/bin/python -m animl_ops quota` lists the shares; to accept this total set "
+                f"quota_warning_acknowledged: {total} on {quota.declared_by} in "
+                "model_registry/environments.yaml"
             )
         endpoints = len({s.config for s in shares})
         if endpoints > quota.endpoints:

@@ -228,10 +228,15 @@ def _load_environments(
 
     owners: dict[tuple[str, str, str], str] = {}
     names: dict[str, int] = defaultdict(int)
-    quotas: dict[tuple[str, str], tuple[EnvironmentSpec, tuple[int, int, float]]] = {}
+    quotas: dict[tuple[str, str], tuple[EnvironmentSpec, tuple[int, int, float, int | None]]] = {}
     for i, env in enumerate(environments):
         where = f"environments.{i}"
-        quota = (env.concurrency_quota, env.endpoint_quota, env.quota_warning_ratio)
+        quota = (
+            env.concurrency_quota,
+            env.endpoint_quota,
+            env.quota_warning_ratio,
+            env.quota_warning_acknowledged,
+        )
         first, first_quota = quotas.setdefault((env.account, env.region), (env, quota))
         if quota != first_quota:
             problems.append(
@@ -240,7 +245,7 @@ def _load_environments(
                     where,
                     f"shares account {env.account} in {env.region} with environment "
                     f"{first.name!r} but declares other quotas (concurrency_quota, endpoint_quota, "
-                    "quota_warning_ratio); one account and region has one set of quotas",
+                    "quota_warning_ratio, quota_warning_acknowledged); one account and region has one set of quotas",
                 )
             )
         names[env.name] += 1

@@ -426,6 +426,8 @@ class EnvironmentSpec(_Strict):
     concurrency_quota: int = Field(ge=1)
     endpoint_quota: int = Field(default=limits.ENDPOINTS_PER_REGION, ge=1)
     quota_warning_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
+    #: A total of max concurrency someone has seen and accepted: synthesis warns only above it.
+    quota_warning_acknowledged: int | None = Field(default=None, ge=1)
     stack_shards: int = Field(default=4, ge=1, le=64)
     #: A customer managed KMS key for the endpoints' configs (KmsKeyId: SageMaker encrypts the
     #: image of a serverless endpoint with it); none: SageMaker's own key.

@@ -88,6 +88,7 @@ def region_quotas(fleet: Fleet) -> dict[AccountRegion, RegionQuota]:
             endpoints=env.endpoint_quota,
             warning_ratio=env.quota_warning_ratio,
             declared_by=env.name,
+            acknowledged=env.quota_warning_acknowledged,
         )
         for env in fleet.environments
     }

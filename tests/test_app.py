@@ -73,7 +73,8 @@ def test_the_real_app_synthesizes_with_nag_and_the_quota_guard(synthesized):
     ]
     assert "ValidationFailed" not in result.stderr
     # 940 of 1000 is above the 90% warning level: the guard says so without failing synthesis.
-    assert "is 940 of a quota of 1000" in result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert "serverless max concurrency 940 of the quota of 1000 (94%" in warning
     assert "program.js" not in result.stderr  # no stack frame of jsii's bundle above it
 
 
@@ -190,17 +191,51 @@ def test_a_bad_registry_fails_with_one_line_per_problem_and_no_traceback(registr
     assert not (tmp_path / "cdk.out" / "manifest.json").exists()
 
 
-def test_make_diff_shows_a_registry_change_with_no_aws_account(registry, tmp_path):
+def _make(registry, out: Path, target: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    make = ["make", "-s", f"OUT={tmp_path / 'out'}", f"REGISTRY={registry.root}"]
-    before = subprocess.run(
-        [*make, "synth"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
+    command = ["make", "-s", f"OUT={out}", f"REGISTRY={registry.root}", target]
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+
+
+def test_make_diff_shows_every_stack_a_registry_change_touches_alarms_included(registry, tmp_path):
+    before = _make(registry, tmp_path / "out", "synth")
     assert before.returncode == 0, before.stderr
-    registry.edit_model("mirav2", lambda m: m["endpoints"]["batch"].update(max_concurrency=60))
-    diff = subprocess.run([*make, "diff"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert before.stdout.strip().endswith(f"synthesized 12 stacks to {tmp_path / 'out'}")
+    registry.edit_model(
+        "mirav2",
+        lambda m: m["endpoints"]["batch"].update(
+            max_concurrency=60, alarms={"model_latency_seconds": 30}
+        ),
+    )
+    diff = _make(registry, tmp_path / "out", "diff")
     assert diff.returncode == 0, diff.stderr
     output = diff.stdout + diff.stderr
     assert '[-]   "MaxConcurrency": 80,' in output
     assert '[+]   "MaxConcurrency": 60,' in output
     assert "mirav2-batch/Config" in output
+    assert "Stack animl-alarms-" in output  # the alarm stack of mirav2's shard
+    assert "Alarms/mirav2-batch-model-latency" in output
+    assert "[-] 45000000" in output
+    assert "[+] 30000000" in output
+    assert "Can only select one stack" not in output
+    assert (
+        output.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"compared 12 stacks with {tmp_path / 'out'}: 4 changed (animl-alarms-01 "
+            "animl-endpoints-01 partner-example-alarms-00 partner-example-endpoints-00), 0 new, "
+            "0 removed, 8 unchanged"
+        )
+    )
+
+
+def test_a_failed_make_synth_leaves_the_last_good_assembly_as_it_was(registry, tmp_path):
+    out = tmp_path / "out"
+    assert _make(registry, out, "synth").returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    registry.edit_model("mirav2", lambda d: d["endpoints"]["batch"].update(memory_mb=5000))
+    failed = _make(registry, out, "synth")
+    assert failed.returncode != 0
+    assert f"synthesis failed; {out} is as it was before" in failed.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not (tmp_path / "out.synth").exists()

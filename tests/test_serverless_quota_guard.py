@@ -16,11 +16,13 @@ PARTNER = ("222222222222", "ca-central-1")
 
 
 def quota(
-    concurrency: int, endpoints: int = 50, warning_ratio: float = 0.9, name: str = "animl"
+    concurrency: int,
+    endpoints: int = 50,
+    warning_ratio: float = 0.9,
+    name: str = "animl",
+    acknowledged: int | None = None,
 ) -> RegionQuota:
-    return RegionQuota(
-        concurrency=concurrency, endpoints=endpoints, warning_ratio=warning_ratio, declared_by=name
-    )
+    return RegionQuota(concurrency, endpoints, warning_ratio, name, acknowledged)
 
 
 def guarded_app(quotas: dict) -> cdk.App:
@@ -63,17 +65,27 @@ def test_under_the_quota_reports_nothing():
     assert messages(s, "warning") == []
 
 
-def test_at_ninety_percent_warns_with_the_breakdown():
+def test_at_ninety_percent_warns_in_one_line_on_the_stack_saying_how_to_accept_it():
     app = guarded_app({ANIML: quota(1000)})
     s = stack(app, "A")
     serverless_config(s, "big", 800)
     serverless_config(s, "small", 100)
     assert messages(s, "error") == []
-    (warning,) = messages(s, "warning")
-    assert (
-        "environment animl (account 111111111111, us-west-2) is 900 of a quota of 1000" in warning
+    (warning,) = Annotations.from_stack(s).find_warning("/A", Match.any_value())
+    assert warning.entry.data == (
+        "environment animl (account 111111111111, us-west-2): serverless max concurrency 900 of "
+        "the quota of 1000 (90%, warning from 90%); `.venv/bin/python -m animl_ops quota` lists "
+        "the shares; to accept this total set quota_warning_acknowledged: 900 on animl in "
+        "model_registry/environments.yaml"
     )
-    assert "90%, at or above the 90% warning level" in warning
+
+
+def test_an_acknowledged_total_stops_the_warning_until_the_total_grows():
+    for acknowledged, warnings in ((900, 0), (950, 0), (899, 1)):
+        app = guarded_app({ANIML: quota(1000, acknowledged=acknowledged)})
+        s = stack(app, "A")
+        serverless_config(s, "big", 900)
+        assert len(messages(s, "warning")) == warnings, acknowledged
 
 
 def test_warning_level_is_configurable():
