@@ -145,6 +145,16 @@ def _print_usage(usages: list[RegionUsage], title: str) -> None:
         )
     out.print(table)
     for u in usages:
+        if u.concurrency > u.quota:
+            out.print(
+                f"[red]over quota[/red] {u.account}/{u.region}: max concurrency {u.concurrency} "
+                f"of {u.quota}; lower max_concurrency in the registry by {-u.headroom} or more"
+            )
+        if u.endpoints > u.endpoint_quota:
+            out.print(
+                f"[red]over quota[/red] {u.account}/{u.region}: {u.endpoints} endpoints, "
+                f"{u.endpoint_quota} allowed"
+            )
         for name in u.unmanaged:
             out.print(
                 f"[yellow]unmanaged[/yellow] {u.account}/{u.region}: endpoint {name} is not in the registry"
@@ -526,6 +536,10 @@ def migrate_run(
     keep_configs: Annotated[
         bool, typer.Option("--keep-configs", help="keep the hand-made configs and models")
     ] = False,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", min=1, help="stop after this many steps; run again to continue"),
+    ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Take the fleet over step by step; run it again after any stop to continue."""
@@ -560,6 +574,13 @@ def migrate_run(
                 progress = next(p for p in state.progress if p.target == step.target)
                 executor.run(step, state, progress)
                 out.print(f"step {number} done: {step.action} {step.target.name}", markup=False)
+                if number == steps:
+                    out.print(
+                        f"stopped after {steps} steps (--steps); run `migrate run {environment}` "
+                        "again to continue",
+                        markup=False,
+                    )
+                    return
             state = m.state()
         out.print(
             f"take-over of {environment} complete: the stacks hold every endpoint and "

@@ -113,6 +113,8 @@ def live_usage(
         inventory.parameters[p] for e in expected for p in e.parameters if p in inventory.parameters
     }
     serverless = [e for e in inventory.endpoints.values() if e.serverless]
+    # The stacks' endpoint of a take-over in progress, before its flip: no parameter names it yet.
+    replacements = {e.replaced_by for e in serverless if e.replaced_by}
     return RegionUsage(
         account=planned.account,
         region=planned.region,
@@ -127,7 +129,11 @@ def live_usage(
         endpoints=len(serverless),
         endpoint_quota=planned.endpoint_quota,
         unmanaged=tuple(
-            sorted(e.name for e in serverless if e.name not in managed and not e.replaced_by)
+            sorted(
+                e.name
+                for e in serverless
+                if e.name not in managed | replacements and not e.replaced_by
+            )
         ),
         drift=tuple(_drift(expected, inventory)),
         takeover=tuple(sorted((e.name, e.replaced_by) for e in serverless if e.replaced_by)),

@@ -8,8 +8,9 @@ import pytest
 from botocore.stub import Stubber
 
 from animl_ops.cli import _aws_failure
+from animl_ops.inventory import DeployedEndpoint, Inventory
 from animl_ops.plan import planned_endpoints
-from animl_ops.quota import read_quota
+from animl_ops.quota import live_usage, planned_usage, read_quota
 from tests.ops.conftest import deploy_by_hand, run_ops
 from tests.registries import ANIML_ACCOUNT, fixture_fleet
 
@@ -39,6 +40,37 @@ def test_an_over_quota_registry_exits_non_zero(registry):
     run = run_ops("quota", "--registry", str(registry.root), "--environment", "partner-example")
     assert run.returncode == 1
     assert "280 / 100" in run.stdout
+    assert (
+        "over quota 210987654321/ca-central-1: max concurrency 280 of 100; lower max_concurrency "
+        "in the registry by 180 or more" in run.stdout
+    )
+
+
+def test_midway_through_a_takeover_the_stacks_new_endpoint_is_not_unmanaged():
+    """After `create` and before `flip` the parameters still name the hand-made endpoint, which
+    is tagged with its replacement: neither is unmanaged, and nothing has drifted."""
+    fleet = fixture_fleet()
+    (planned,) = [u for u in planned_usage(fleet) if u.account == ANIML_ACCOUNT]
+    endpoints = {e.name: e for e in planned_endpoints(fleet, fleet.environment("animl"))}
+    deployed = {}
+    parameters = {}
+    for name, e in endpoints.items():
+        deployed[name] = DeployedEndpoint(
+            name, "InService", f"{name}-config", e.memory_mb, e.max_concurrency,
+            e.provisioned_concurrency,
+        )  # fmt: skip
+        parameters |= dict.fromkeys(e.parameters, name)
+    handmade = "mirav2-concurrency-80"
+    deployed[handmade] = DeployedEndpoint(
+        handmade, "InService", "c", 6144, 80, None, replaced_by="mirav2-batch"
+    )
+    parameters |= dict.fromkeys(endpoints["mirav2-batch"].parameters, handmade)
+    inventory = Inventory(deployed, frozenset(), frozenset(), parameters)
+    usage = live_usage(fleet, planned, inventory, 1000)
+    assert usage.unmanaged == ()
+    assert usage.takeover == ((handmade, "mirav2-batch"),)
+    assert usage.drift == ()
+    assert usage.concurrency == 1020
 
 
 def deploy_the_registry_by_hand(emulator, account) -> dict[str, str]:
