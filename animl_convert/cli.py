@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Annotated, get_args
 
@@ -10,10 +12,11 @@ from rich.console import Console
 
 from animl_contract.conversion import ConversionReport, SourceFormat
 from animl_convert.convert import Request, convert
-from animl_convert.errors import ConversionError
+from animl_convert.errors import CheckFailed, ConversionError
+from animl_ops import paths
 from model_registry.loader import DEFAULT_REGISTRY_DIR, RegistryError, UnknownName, load_fleet
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # see animl_ops.cli
 err = Console(stderr=True, soft_wrap=True)
 FORMATS = get_args(SourceFormat)
 
@@ -82,9 +85,26 @@ def main(
     """Convert, verify against the source and, with --int8, quantize: nothing is written unless
     every check passes. Then package with `python -m animl_ops artifact build MODEL --onnx
     OUT/model.onnx --report OUT/conversion.json`."""
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        print(f"[{time.monotonic() - started:5.1f} s] {step}", file=sys.stderr, flush=True)
+
     try:
         if source_format not in FORMATS:
             raise ConversionError(f"--from {source_format!r}: choose one of {', '.join(FORMATS)}")
+        source = paths.existing(source, "SOURCE")
+        out = paths.output_folder(out, "--out")
+        samples, calibration = (
+            None if folder is None else paths.existing_folder(folder, option, "images")
+            for folder, option in ((samples, "--samples"), (calibration, "--calibration"))
+        )
+        if yolov5_repo is not None:
+            yolov5_repo = paths.existing_folder(yolov5_repo, "--yolov5-repo", "YOLOv5's code")
+        if code is not None and ":" in code:  # else the source loader says what --code must be
+            file, _, factory = code.partition(":")
+            code = f"{paths.existing_file(Path(file), '--code')}:{factory}"
+        registry = paths.existing_folder(registry, "--registry", "model files (models/*.yaml)")
         try:
             fleet = load_fleet(registry)
         except RegistryError as error:
@@ -103,11 +123,12 @@ def main(
                 calibration=calibration,
                 per_channel=per_channel,
                 accept_int8=accept_int8,
-            )
+            ),
+            progress,
         )
-    except (ConversionError, UnknownName) as error:
+    except (ConversionError, UnknownName, paths.BadPath) as error:
         err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        raise typer.Exit(1) from error
+        raise typer.Exit(1 if isinstance(error, CheckFailed) else 2) from error
     print(summary(report))
     print(f"wrote {out / 'model.onnx'} and {out / 'conversion.json'}")
     if spec.precision != report.precision:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -26,7 +27,7 @@ from animl_contract.conversion import (
     Int8Report,
     SourceFormat,
 )
-from animl_convert.errors import ConversionError
+from animl_convert.errors import CheckFailed, ConversionError
 from animl_convert.inputs import InputSpec, load_images, synthetic_images
 from animl_convert.parity import agreement
 from animl_convert.quantize import latency_seconds, quantize_int8
@@ -53,7 +54,7 @@ class Request:
     accept_int8: str | None = None
 
 
-class ParityFailedError(ConversionError):
+class ParityFailedError(CheckFailed):
     def __init__(self, message: str, agreement: Agreement) -> None:
         super().__init__(f"{message}\n{agreement.model_dump_json(indent=2)}")
         self.agreement = agreement
@@ -81,7 +82,7 @@ def _check_outputs(model: ModelSpec, outputs: list[np.ndarray], batch: int) -> N
         ok = first.ndim == 2 and first.shape == (batch, classes)
         expected = f"(batch, {classes}) for the registry's {classes} classes"
     if not ok:
-        raise ConversionError(
+        raise CheckFailed(
             f"the model answers an output of shape {first.shape}, not {expected}: is this the "
             f"model of models/{model.name}.yaml, with its classes in output order?"
         )
@@ -91,10 +92,10 @@ def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
     try:
         onnx.checker.check_model(str(graph), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        raise ConversionError(f"the ONNX graph is not valid: {error}") from error
+        raise CheckFailed(f"the ONNX graph is not valid: {error}") from error
     inputs = ort.InferenceSession(str(graph)).get_inputs()
     if len(inputs) != 1:
-        raise ConversionError(f"the graph has {len(inputs)} inputs; the runtime feeds exactly one")
+        raise CheckFailed(f"the graph has {len(inputs)} inputs; the runtime feeds exactly one")
     only = inputs[0]
     shape = tuple(d if isinstance(d, int) else "batch" if i == 0 else str(d)
                   for i, d in enumerate(only.shape))  # fmt: skip
@@ -103,7 +104,7 @@ def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
     if len(shape) != len(expected) or any(
         isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:], strict=True)
     ):
-        raise ConversionError(
+        raise CheckFailed(
             f"the graph's input is {list(shape)}, but the registry's pre-processing makes "
             f"{list(spec.shape('batch'))} ({spec.layout}); fix input_size or layout in the "
             "registry, or export the model at that size"
@@ -134,7 +135,12 @@ def _detector_threshold(model: ModelSpec) -> float:
     return min(thresholds)
 
 
-def convert(request: Request) -> ConversionReport:
+def _no_progress(_: str) -> None:
+    return None
+
+
+def convert(request: Request, progress: Callable[[str], None] = _no_progress) -> ConversionReport:
+    """progress: told each step as it starts, for the user who waits for it."""
     model = request.model
     _check_out(request.out)
     if model.preprocessing is None or not model.classes:
@@ -159,10 +165,16 @@ def convert(request: Request) -> ConversionReport:
     )
 
     source = load_source(request.source_format, request.source, request.code, request.yolov5_repo)
+    # From here on a failure is the conversion's, not the input's: the previous run's files must
+    # not be taken for this run's.
+    stale = _remove_outputs(request.out)
+    if stale:
+        progress(f"removed the previous run's {', '.join(stale)} from {request.out}")
+    progress(f"running the {request.source_format} source on {len(inputs)} {input_source} inputs")
     try:
         reference = source.run(inputs)
     except Exception as error:  # whatever the framework raises for an input it cannot take
-        raise ConversionError(
+        raise CheckFailed(
             f"the model does not run on the input models/{model.name}.yaml describes, "
             f"{list(spec.shape(len(inputs)))} ({spec.layout}): {type(error).__name__}: "
             f"{(str(error).strip().splitlines() or [''])[0]}; check input_size and layout there"
@@ -172,8 +184,10 @@ def convert(request: Request) -> ConversionReport:
     request.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=request.out.parent, prefix=".convert-") as work:
         fp32 = Path(work) / "fp32.onnx"
+        progress("exporting to ONNX")
         source.export(fp32, inputs)
         input_shape = _check_input(fp32, spec)
+        progress("running the ONNX graph on the same inputs")
         exported = load_source("onnx", fp32).run(inputs)
         fp32_agreement = agreement(
             f"{request.source_format} source", reference, exported, input_source, detector
@@ -188,7 +202,9 @@ def convert(request: Request) -> ConversionReport:
         if request.int8:
             assert calibration is not None
             int8 = Path(work) / "int8.onnx"
+            progress(f"quantizing to INT8, calibrated on {len(calibration)} images")
             quantize_int8(fp32, int8, calibration, request.per_channel)
+            progress("comparing the INT8 graph with the FP32 one")
             measured = agreement(
                 "fp32 onnx", exported, load_source("onnx", int8).run(inputs), input_source, detector
             )
@@ -200,6 +216,7 @@ def convert(request: Request) -> ConversionReport:
                     "--accept-int8 REASON",
                     measured,
                 )
+            progress("timing both graphs")
             ratio = latency_seconds(int8, inputs) / latency_seconds(fp32, inputs)
             int8_report = Int8Report(
                 calibration_images=len(calibration),
@@ -227,6 +244,13 @@ def convert(request: Request) -> ConversionReport:
         os.replace(shipped, request.out / MODEL_FILE)
         os.replace(written, request.out / CONVERSION_FILE)
     return report
+
+
+def _remove_outputs(out: Path) -> list[str]:
+    removed = [name for name in OUTPUTS if (out / name).is_file()]
+    for name in removed:
+        (out / name).unlink()
+    return removed
 
 
 def _check_out(out: Path) -> None:

@@ -19,7 +19,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from animl_convert.errors import ConversionError
+from animl_convert.errors import CheckFailed
 
 
 class _Batches(CalibrationDataReader):
@@ -50,9 +50,7 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, per_channel: b
             calibrate_method=CalibrationMethod.MinMax,
         )
     except Exception as error:  # the quantization tools raise many unrelated types
-        raise ConversionError(
-            f"INT8 quantization failed: {type(error).__name__}: {error}"
-        ) from error
+        raise CheckFailed(f"INT8 quantization failed: {type(error).__name__}: {error}") from error
     finally:
         prepared.unlink(missing_ok=True)
 

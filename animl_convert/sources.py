@@ -21,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from animl_contract.conversion import SourceFormat
-from animl_convert.errors import ConversionError
+from animl_convert.errors import CheckFailed, ConversionError
 
 INPUT_NAME = "images"
 OPSET = 17
@@ -85,7 +85,7 @@ class TorchSource:
                     dynamo=False,  # TorchScript modules export only with the TorchScript exporter
                 )
         except Exception as error:  # torch raises many unrelated types from inside the exporter
-            raise ConversionError(
+            raise CheckFailed(
                 f"the model does not export to ONNX (opset {OPSET}): {type(error).__name__}: "
                 f"{_brief(error)}"
             ) from error
@@ -112,7 +112,7 @@ class KerasSource:
         try:
             self.export_onnx(path, example.shape[1:])
         except Exception as error:  # tf2onnx raises many unrelated types
-            raise ConversionError(
+            raise CheckFailed(
                 f"the Keras model does not convert to ONNX: {type(error).__name__}: {error}"
             ) from error
 

@@ -34,7 +34,10 @@ def build_artifact(
     geofence: Path | None = None,
     report: Path | None = None,
 ) -> str:
-    """SpeciesNet with a detector also ships the registry's taxonomy and the given geofence."""
+    """SpeciesNet with a detector also ships the registry's taxonomy and the given geofence.
+    Paths are taken as the caller means them: the packaging tool runs in the runtime's folder."""
+    onnx, out = onnx.absolute(), out.absolute()
+    detector, geofence, report = (p.absolute() if p else None for p in (detector, geofence, report))
     try:
         config = artifact_config(model)
     except NotPackageableError as error:

@@ -29,7 +29,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from animl_ops import animl_api, migration, migration_plan
+from animl_contract import limits
+from animl_ops import animl_api, migration, migration_plan, paths
 from animl_ops import cost as cost_model
 from animl_ops.artifact_build import BuildFailed, build_artifact
 from animl_ops.cdk_runner import Assembly, CdkCommandError, CdkRunner
@@ -51,14 +52,27 @@ from model_registry.schema import EnvironmentSpec
 
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
-mlmodel_app = typer.Typer(no_args_is_help=True, help="MLModel records for MongoDB.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=__doc__.splitlines()[0],
+    rich_markup_mode=None,  # typer 0.29's rich help shows every flag as taking a <bool>
+)
+mlmodel_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="MLModel records for MongoDB."
+)
 app.add_typer(mlmodel_app, name="mlmodel")
-classes_app = typer.Typer(no_args_is_help=True, help="A model's classes in the registry.")
+classes_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="A model's classes in the registry."
+)
 app.add_typer(classes_app, name="classes")
-artifact_app = typer.Typer(no_args_is_help=True, help="model.tar.gz, from the registry.")
+artifact_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="model.tar.gz, from the registry."
+)
 app.add_typer(artifact_app, name="artifact")
-migrate_app = typer.Typer(no_args_is_help=True, help="Take over a hand-made fleet.")
+migrate_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Take over a hand-made fleet."
+)
 app.add_typer(migrate_app, name="migrate")
 out = stdout_console()
 err = Console(stderr=True, soft_wrap=True)
@@ -85,6 +99,7 @@ class OpsError(Exception):
 
 
 def _fleet(registry: Path) -> Fleet:
+    registry = paths.existing_folder(registry, "--registry", "model files (models/*.yaml)")
     try:
         return load_fleet(registry)
     except RegistryError as error:
@@ -241,10 +256,7 @@ def mlmodel_export(
     except IncompleteRecord as error:
         raise OpsError(str(error)) from error
     if check is not None:
-        if not check.is_file():
-            raise OpsError(
-                f"--check {check}: no such file; pass the model.tar.gz the endpoint serves"
-            )
+        check = paths.existing_file(check, "--check")
         with _working(f"serving {check.name} with the container runtime …"):
             result = check_artifact(spec, check)
         for problem in result.problems:
@@ -280,6 +292,16 @@ def artifact_build(
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Write animl-model.json from the registry entry, then package and validate the archive."""
+    onnx = paths.existing_file(onnx, "--onnx")
+    out = paths.output_file(out, "--out")
+    detector, geofence, report = (
+        None if given is None else paths.existing_file(given, option)
+        for given, option in (
+            (detector, "--detector"),
+            (geofence, "--geofence"),
+            (report, "--report"),
+        )
+    )
     spec = _fleet(registry).model(model)
     with _working(f"packaging {model} and serving it once …"):
         try:
@@ -304,6 +326,8 @@ def classes_import(
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
 ) -> None:
     """Write the model's labels, in output order, from its own files into the registry."""
+    source = paths.existing_file(source, "SOURCE")
+    registry = paths.existing_folder(registry, "--registry", "model files (models/*.yaml)")
     try:
         count = import_classes(registry, model, source, column, taxonomy)
     except ImportFailed as error:
@@ -377,6 +401,48 @@ def smoke(
         raise typer.Exit(1)
 
 
+def _cost_sizes(
+    registry: Path,
+    model: str | None,
+    kind: str | None,
+    memory_mb: int | None,
+    concurrency: int | None,
+) -> tuple[int, int, str]:
+    """Memory and max concurrency: given, or the registry endpoint's, never both."""
+    if model is None:
+        if kind is not None:
+            raise OpsError("--endpoint needs --model")
+        memory, limit = memory_mb or 6144, concurrency or 80
+        source = "given" if memory_mb or concurrency else "defaults"
+    else:
+        if memory_mb is not None or concurrency is not None:
+            raise OpsError("--model reads memory and concurrency from the registry: drop "
+                           "--memory-mb and --concurrency, or drop --model")  # fmt: skip
+        spec = _fleet(registry).model(model)
+        endpoints = dict(spec.endpoints.items())
+        kind = kind or next(iter(endpoints))
+        if kind not in endpoints:
+            raise OpsError(
+                f"model {model} declares no {kind} endpoint; it has: {', '.join(endpoints)}"
+            )
+        memory, limit = endpoints[kind].memory_mb, endpoints[kind].max_concurrency
+        source = f"{model} {kind} in the registry"
+    if not (
+        limits.MEMORY_MB_MIN <= memory <= limits.MEMORY_MB_MAX
+        and memory % limits.MEMORY_MB_STEP == 0
+    ):
+        raise OpsError(
+            f"--memory-mb {memory}: serverless memory is {limits.MEMORY_MB_MIN}..{limits.MEMORY_MB_MAX} "
+            f"in steps of {limits.MEMORY_MB_STEP}"
+        )
+    if not limits.MAX_CONCURRENCY_MIN <= limit <= limits.MAX_CONCURRENCY_MAX:
+        raise OpsError(
+            f"--concurrency {limit}: serverless max concurrency is "
+            f"{limits.MAX_CONCURRENCY_MIN}..{limits.MAX_CONCURRENCY_MAX}"
+        )
+    return memory, limit, source
+
+
 @app.command()
 def cost(
     images: Annotated[int, typer.Option("--images", min=1, help="images per month")],
@@ -384,10 +450,20 @@ def cost(
         float,
         typer.Option("--seconds-per-image", min=0.001, help="measured inference seconds per image"),
     ],
-    memory_mb: Annotated[int, typer.Option("--memory-mb", help="serverless memory size")] = 6144,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="read memory and max concurrency from this registry model"),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="with --model: batch or realtime (default: the first)"),
+    ] = None,
+    memory_mb: Annotated[
+        int | None, typer.Option("--memory-mb", help="serverless memory size (default 6144)")
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="serverless max concurrency")
-    ] = 80,
+        int | None, typer.Option("--concurrency", help="serverless max concurrency (default 80)")
+    ] = None,
     instance: Annotated[
         str, typer.Option("--instance", help="dedicated real-time instance type")
     ] = "ml.c5.xlarge",
@@ -405,11 +481,13 @@ def cost(
             "conversion.json): what it saves in cost and concurrency",
         ),
     ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
     as_json: JsonOption = False,
 ) -> None:
-    """Monthly serverless cost against a dedicated instance, and the break-even volume."""
-    workload = cost_model.Workload(images, seconds_per_image, memory_mb, concurrency)
-    price_list = cost_model.load_prices(prices)
+    """Monthly serverless cost against dedicated instances, and the break-even volume."""
+    price_list = cost_model.load_prices(paths.existing_file(prices, "--prices"))
+    memory, limit, sizes_from = _cost_sizes(registry, model, endpoint, memory_mb, concurrency)
+    workload = cost_model.Workload(images, seconds_per_image, memory, limit)
     result = cost_model.compare(workload, price_list, region, instance)
     faster = (
         cost_model.speed_up(workload, price_list, region, instance, latency_ratio)
@@ -417,29 +495,39 @@ def cost(
         else None
     )
     if as_json:
-        print(
-            json.dumps(
-                result.as_json() | ({"faster": faster.as_json()} if faster else {}), indent=2
-            )
-        )
+        sizes = {"memory_mb": memory, "max_concurrency": limit, "sizes_from": sizes_from}
+        extra = {"faster": faster.as_json()} if faster else {}
+        print(json.dumps(result.as_json() | sizes | extra, indent=2))
         return
     table = Table(
         title=f"{images:,} images/month at {seconds_per_image} s/image ({region}, prices of {result.prices_as_of})"
     )
     table.add_column("option")
     table.add_column("USD per month", justify="right")
-    table.add_row(f"serverless, {memory_mb} MB", f"{result.serverless_per_month:,.2f}")
+    table.add_row(
+        f"serverless, {memory} MB, max concurrency {limit} ({sizes_from})",
+        f"{result.serverless_per_month:,.2f}",
+    )
     table.add_row(
         f"{result.instances_needed} x {instance}, always on", f"{result.dedicated_per_month:,.2f}"
     )
     out.print(table)
-    out.print(
-        f"break-even: {result.break_even_images_per_month:,} images/month "
-        f"({result.break_even_multiple}x this volume); above it one {instance} is cheaper"
-    )
+    out.print(f"at this volume {result.cheaper} is cheaper")
+    if result.break_even_images_per_month is None:
+        out.print(
+            f"one {instance} serves at most {result.instance_capacity_per_month:,} images/month, "
+            "less than it would need to cost as little as serverless: serverless is cheaper at "
+            "any volume"
+        )
+    else:
+        out.print(
+            f"break-even: one {instance} costs what serverless does at "
+            f"{result.break_even_images_per_month:,} images/month ({result.break_even_multiple}x "
+            f"this volume) and serves up to {result.instance_capacity_per_month:,}"
+        )
     if images > result.serverless_capacity_per_month:
         out.print(
-            f"[yellow]at max concurrency {concurrency} the endpoint serves at most "
+            f"[yellow]at max concurrency {limit} the endpoint serves at most "
             f"{result.serverless_capacity_per_month:,} images/month[/yellow]"
         )
     if faster is not None:
@@ -447,7 +535,7 @@ def cost(
             f"at {faster.latency_ratio:.2f}x the latency: {faster.serverless_per_month:,.2f} USD "
             f"per month serverless (saves {result.serverless_per_month - faster.serverless_per_month:,.2f}); "
             f"the same peak load needs max concurrency {faster.concurrency_for_same_peak} "
-            f"instead of {concurrency}"
+            f"instead of {limit}"
         )
 
 
@@ -595,6 +683,7 @@ def main() -> int:
         app()
     except (
         OpsError,
+        paths.BadPath,
         UnknownName,
         SmokeError,
         LocalRuntimeError,

@@ -65,13 +65,23 @@ class CostComparison:
     serverless_per_month: float
     instances_needed: int
     dedicated_per_month: float
-    break_even_images_per_month: int
-    break_even_multiple: float
+    #: Where one instance costs what serverless does; None where one instance saturates first
+    #: (then serverless is cheaper at any volume: n instances serve at most n times as much).
+    break_even_images_per_month: int | None
+    break_even_multiple: float | None
+    #: What one instance serves in a month below its target utilization.
+    instance_capacity_per_month: int
     # The most images the endpoint can serve in a month at its max concurrency.
     serverless_capacity_per_month: int
 
+    @property
+    def cheaper(self) -> str:
+        return (
+            "serverless" if self.serverless_per_month <= self.dedicated_per_month else "dedicated"
+        )
+
     def as_json(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"cheaper": self.cheaper}
 
 
 def compare(
@@ -97,11 +107,16 @@ def compare(
         workload.kb_per_image / 1024 / 1024
     ) * regional.serverless.data_per_gb
     serverless = workload.images_per_month * per_image
-    busy_seconds = workload.images_per_month * workload.seconds_per_image
-    instances = max(1, math.ceil(busy_seconds / (SECONDS_PER_MONTH * instance_utilization)))
+    # floor, but not below a whole number that float division misses (30,659.999... for 30,660)
+    capacity = math.floor(
+        SECONDS_PER_MONTH * instance_utilization / workload.seconds_per_image + 1e-6
+    )
+    instances = max(1, math.ceil(workload.images_per_month / capacity))
     hourly = regional.realtime_instance_per_hour[instance_type]
     dedicated = instances * hourly * SECONDS_PER_MONTH / 3600
-    break_even = math.ceil(hourly * SECONDS_PER_MONTH / 3600 / per_image)
+    break_even: int | None = math.ceil(hourly * SECONDS_PER_MONTH / 3600 / per_image)
+    if break_even is not None and break_even > capacity:
+        break_even = None
     return CostComparison(
         region=region,
         instance_type=instance_type,
@@ -110,7 +125,10 @@ def compare(
         instances_needed=instances,
         dedicated_per_month=round(dedicated, 2),
         break_even_images_per_month=break_even,
-        break_even_multiple=round(break_even / max(workload.images_per_month, 1), 1),
+        break_even_multiple=(
+            None if break_even is None else round(break_even / workload.images_per_month, 1)
+        ),
+        instance_capacity_per_month=capacity,
         serverless_capacity_per_month=int(
             workload.max_concurrency * SECONDS_PER_MONTH / workload.seconds_per_image
         ),

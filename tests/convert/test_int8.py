@@ -153,10 +153,10 @@ def test_calibration_that_does_not_decode_names_the_image_and_writes_nothing(
     run = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--calibration",
                       str(broken), "--out", str(out), registry=registry.root)  # fmt: skip
 
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert f"calibration image {broken / 'truncated.jpg'} does not decode" in run.stderr
     assert not out.exists()
     without = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--out", str(out),
                           registry=registry.root)  # fmt: skip
-    assert without.returncode == 1
+    assert without.returncode == 2
     assert "--int8 needs --calibration DIR" in without.stderr

@@ -121,7 +121,7 @@ def test_a_state_dict_of_another_model_is_refused_naming_the_keys(tmp_path):
     run = run_convert("mirav2", weights, "--from", "pytorch", "--code",
                       f"{CODE_FILE}:tiny_classifier", "--out", str(out),
                       registry=FIXTURE_REGISTRY)  # fmt: skip
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert f"{weights} is not a state dict of the model" in run.stderr
     assert "Missing key(s)" in run.stderr
     assert not out.exists()
@@ -140,7 +140,7 @@ def test_a_checkpoint_that_does_not_load_is_a_clear_error(tmp_path, content, exp
     out = tmp_path / "converted"
     run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(out),
                       registry=FIXTURE_REGISTRY)  # fmt: skip
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert f"{source} {expected}" in run.stderr
     assert "Traceback" not in run.stderr
     assert not out.exists()
@@ -215,7 +215,7 @@ def test_an_onnx_export_of_another_input_size_is_refused_naming_the_registry_fie
 def test_an_unknown_model_is_refused_naming_those_the_registry_declares(tmp_path):
     run = run_convert("mirav3", tmp_path / "any.onnx", "--from", "onnx", "--out",
                       str(tmp_path / "o"), registry=FIXTURE_REGISTRY)  # fmt: skip
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert run.stderr.startswith("error: unknown model 'mirav3'; the registry declares: alitav3, ")
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "o").exists()

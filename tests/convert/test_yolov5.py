@@ -103,7 +103,7 @@ def test_a_yolov5_checkpoint_converts_and_serves_the_sources_detections(checkpoi
 def test_without_the_yolov5_classes_the_error_says_what_to_pass(checkpoint, tmp_path):
     run = run_convert(MODEL, checkpoint, "--from", "yolov5", "--out", str(tmp_path / "o"),
                       registry=FIXTURE_REGISTRY)  # fmt: skip
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "pickles classes of module 'models.yolo'" in run.stderr
     assert "--yolov5-repo" in run.stderr
     assert not (tmp_path / "o").exists()

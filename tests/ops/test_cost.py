@@ -25,7 +25,65 @@ def test_the_arithmetic_matches_a_hand_computed_case():
     assert (result.instances_needed, result.dedicated_per_month) == (1, 148.92)
     assert result.break_even_images_per_month == pytest.approx(1_195_400, rel=1e-3)
     assert result.break_even_multiple == 1.2
+    assert result.instance_capacity_per_month == 1_839_600  # 730 h x 3600 s x 0.7, 1 s an image
     assert result.serverless_capacity_per_month == 80 * 730 * 3600
+
+
+def test_break_even_is_none_where_one_instance_saturates_before_it_pays_off():
+    prices = load_prices()
+    slow = compare(Workload(10_000, 60.0, 1024, 80), prices, "us-west-2", "ml.c5.xlarge")
+    # 60 s x 1 GB x 0.00002 = 0.0012 USD an image; one instance (148.92) breaks even at 124,100,
+    # but serves only 730 x 3600 x 0.7 / 60 = 30,660.
+    assert slow.instance_capacity_per_month == 30_660
+    assert (slow.break_even_images_per_month, slow.break_even_multiple) == (None, None)
+    assert slow.cheaper == "serverless"
+
+
+def test_the_cli_reads_sizes_from_the_registry_and_never_contradicts_itself():
+    run = run_ops("cost", "--images", "3000000", "--seconds-per-image", "1.2", "--model", "mirav2",
+                  "--endpoint", "realtime", "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert (data["memory_mb"], data["max_concurrency"]) == (6144, 20)
+    assert data["sizes_from"] == "mirav2 realtime in the registry"
+    assert (data["instances_needed"], data["cheaper"]) == (2, "dedicated")
+    table = run_ops(
+        "cost", "--images", "3000000", "--seconds-per-image", "1.2", "--model", "mirav2"
+    )
+    assert "2 x ml.c5.xlarge, always on" in table.stdout
+    assert "at this volume dedicated is cheaper" in table.stdout
+    assert "one ml.c5.xlarge is cheaper" not in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (
+            ["--memory-mb", "5000"],
+            "error: --memory-mb 5000: serverless memory is 1024..6144 in steps of 1024",
+        ),
+        (
+            ["--concurrency", "201"],
+            "error: --concurrency 201: serverless max concurrency is 1..200",
+        ),
+        (
+            ["--model", "mirav2", "--memory-mb", "2048"],
+            "error: --model reads memory and concurrency "
+            "from the registry: drop --memory-mb and --concurrency, or drop --model",
+        ),
+        (
+            ["--model", "mirav2", "--endpoint", "nightly"],
+            "error: model mirav2 declares no nightly endpoint; it has: batch, realtime",
+        ),
+        (["--endpoint", "batch"], "error: --endpoint needs --model"),
+        (["--model", "mirav3"], "error: unknown model 'mirav3'"),
+    ],
+)
+def test_sizes_serverless_cannot_have_are_refused_in_one_line(arguments, error):
+    run = run_ops("cost", "--images", "1000", "--seconds-per-image", "1", *arguments)
+    assert run.returncode == 2
+    assert run.stderr.startswith(error), run.stderr
+    assert run.stdout == ""
 
 
 def test_the_cli_prints_the_comparison_and_json():
