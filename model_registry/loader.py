@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from animl_contract.artifact import CONFIG_FILE, ArtifactConfigError, validation_problems
 from model_registry.artifact import (
@@ -24,6 +24,7 @@ from model_registry.schema import (
     ModelSpec,
     classes_file_labels,
 )
+from model_registry.suggestions import did_you_mean, schema_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY_DIR = REPO_ROOT / "model_registry"
@@ -72,7 +73,10 @@ class Fleet:
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
             known = ", ".join(sorted(self.models))
-            raise UnknownName(f"unknown model {name!r}; the registry declares: {known}")
+            raise UnknownName(
+                f"unknown model {name!r}{did_you_mean(name, self.models)}; the registry "
+                f"declares: {known}"
+            )
         return self.models[name]
 
     def environment(self, name: str) -> EnvironmentSpec:
@@ -80,7 +84,11 @@ class Fleet:
             if environment.name == name:
                 return environment
         known = ", ".join(e.name for e in self.environments)
-        raise UnknownName(f"unknown environment {name!r}; the registry declares: {known}")
+        names = [e.name for e in self.environments]
+        raise UnknownName(
+            f"unknown environment {name!r}{did_you_mean(name, names)}; the registry declares: "
+            f"{known}"
+        )
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -122,8 +130,40 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     return data
 
 
-def _pydantic_problems(shown: str, error: ValidationError) -> list[Problem]:
-    return [Problem(shown, field, message) for field, message in validation_problems(error)]
+def _pydantic_problems(
+    shown: str, error: ValidationError, schema: type[BaseModel]
+) -> list[Problem]:
+    found = []
+    for field, message in validation_problems(error):
+        if message == "unknown key":
+            message += did_you_mean(field.rsplit(".", 1)[-1], schema_keys(schema))
+        found.append(Problem(shown, field, message))
+    return found
+
+
+def _environment_labels(data: object) -> list[str]:
+    """environments.<name> for each entry whose name is its own, else environments.<index>."""
+    entries = data.get("environments") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return []
+    names = [e.get("name") if isinstance(e, dict) else None for e in entries]
+    return [
+        f"environments.{name}"
+        if isinstance(name, str) and name and names.count(name) == 1
+        else f"environments.{i}"
+        for i, name in enumerate(names)
+    ]
+
+
+def _name_environments(problems: list[Problem], labels: list[str]) -> list[Problem]:
+    named = []
+    for p in problems:
+        head, _, rest = p.field.partition(".")
+        index, _, tail = rest.partition(".")
+        if head == "environments" and index.isdigit() and int(index) < len(labels):
+            p = Problem(p.file, ".".join(x for x in (labels[int(index)], tail) if x), p.message)
+        named.append(p)
+    return named
 
 
 def _point_at_classes_file(
@@ -185,7 +225,7 @@ def _load_models(
             spec = ModelSpec.model_validate(data, context=context)
         except ValidationError as exc:
             problems.extend(
-                _point_at_classes_file(_pydantic_problems(shown, exc), data, path.parent)
+                _point_at_classes_file(_pydantic_problems(shown, exc, ModelSpec), data, path.parent)
             )
             continue
         problems.extend(
@@ -220,17 +260,20 @@ def _load_environments(
     data = _read_yaml(path, problems)
     if data is None:
         return ()
+    labels = _environment_labels(data)
     try:
         environments = EnvironmentsFile.model_validate(data).environments
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(shown, exc))
+        problems.extend(
+            _name_environments(_pydantic_problems(shown, exc, EnvironmentsFile), labels)
+        )
         return ()
 
     owners: dict[tuple[str, str, str], str] = {}
     names: dict[str, int] = defaultdict(int)
     quotas: dict[tuple[str, str], tuple[EnvironmentSpec, tuple[int, int, float, int | None]]] = {}
     for i, env in enumerate(environments):
-        where = f"environments.{i}"
+        where = labels[i]
         quota = (
             env.concurrency_quota,
             env.endpoint_quota,
@@ -258,7 +301,8 @@ def _load_environments(
                     Problem(
                         shown,
                         f"{where}.models.{j}",
-                        f"unknown model {model!r} (no models/{model}.yaml)",
+                        f"unknown model {model!r} (no models/{model}.yaml)"
+                        + did_you_mean(model, model_files),
                     )
                 )
         for model in sorted(models) if env.models == "all" else selected:

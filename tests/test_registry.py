@@ -265,7 +265,7 @@ def test_valid_provisioned_concurrency_and_environment_load(registry):
         (lambda d: d.update(records=[]), "records: []: Tuple should have at least 1 item"),
         (
             lambda d: d.update(unverified={"size": "x"}),
-            "unverified.size.[key]: 'size': Input should be",
+            "unverified.size: 'size': must be 'classes', 'colors', 'version'",
         ),
         (
             lambda d: d.update(classes=[]),
@@ -321,7 +321,7 @@ def test_an_image_in_another_region_than_the_environment_is_refused(registry):
     registry.edit_model("mirav2", lambda d: d.pop("container") and d.update(image=image))
     problems = problems_of(registry.root)
     assert any(
-        "environments.yaml: environments.1.models: 'mirav2' runs image "
+        "environments.yaml: environments.partner-example.models: 'mirav2' runs image "
         f"{image}, in us-west-2; SageMaker pulls images only from the endpoint's region "
         "ca-central-1" in p
         for p in problems
@@ -457,47 +457,59 @@ def test_all_problems_are_reported_at_once(registry):
     [
         (
             lambda e: e[0].update(account=123456789012),
-            "environments.0.account: 123456789012 must be a string; quote it in YAML",
+            "environments.animl.account: 123456789012 must be a string; quote it in YAML",
         ),
         (
             lambda e: e[0].update(account="12345"),
-            "environments.0.account: '12345': String should match pattern",
+            "environments.animl.account: '12345': String should match pattern",
         ),
         (
             lambda e: e[0].update(region="mars-1"),
-            "environments.0.region: 'mars-1': String should match pattern",
+            "environments.animl.region: 'mars-1': String should match pattern",
         ),
         (
             lambda e: e[0].update(stages=["dev", "dev"]),
-            "environments.0.stages: duplicate stages in ['dev', 'dev']",
+            "environments.animl.stages: duplicate stages in ['dev', 'dev']",
         ),
         (
             lambda e: e[0].update(stages=[]),
-            "environments.0.stages: []: Tuple should have at least 1 item",
+            "environments.animl.stages: []: Tuple should have at least 1 item",
         ),
         (
             lambda e: e[0].update(models=["mirav2", "ghost"]),
-            "environments.0.models.1: unknown model 'ghost' (no models/ghost.yaml)",
+            "environments.animl.models.1: unknown model 'ghost' (no models/ghost.yaml)",
         ),
         (
             lambda e: e[0].update(concurrency_quota=0),
-            "environments.0.concurrency_quota: 0: Input should be greater than or equal to 1",
+            "environments.animl.concurrency_quota: 0: Input should be greater than or equal to 1",
         ),
         (
             lambda e: e[0].update(quota_warning_ratio=1.5),
-            "environments.0.quota_warning_ratio: 1.5: Input should be less than or equal to 1",
+            "environments.animl.quota_warning_ratio: 1.5: Input should be less than or equal to 1",
         ),
-        (lambda e: e[0].update(shards=4), "environments.0.shards: unknown key"),
+        (
+            lambda e: e[0].update(shards=4),
+            "environments.animl.shards: unknown key (did you mean 'stack_shards'?)",
+        ),
+        (
+            lambda e: e[0].update(models="al"),
+            "environments.animl.models: 'al': must be 'all' or a list",
+        ),
+        (
+            lambda e: e[0].update(models=["mirav2", "mirav22"]),
+            "environments.animl.models.1: unknown model 'mirav22' (no models/mirav22.yaml) "
+            "(did you mean 'mirav2'?)",
+        ),
         (
             lambda e: e[0].update(endpoint_kms_key="arn:aws:kms:us-west-2:1:key/x"),
-            "environments.0.endpoint_kms_key: 'arn:aws:kms:us-west-2:1:key/x' must be a KMS key ARN",
+            "environments.animl.endpoint_kms_key: 'arn:aws:kms:us-west-2:1:key/x' must be a KMS key ARN",
         ),
         (lambda e: e.append(dict(e[0])), "environments.2.name: duplicate environment 'animl'"),
         (
             lambda e: e.append(
                 dict(e[1], name="second", account=e[0]["account"], region=e[0]["region"])
             ),
-            f"environments.2.models: 'megadetector-v5a' is already deployed to {ANIML_ACCOUNT}/us-west-2 by environment 'animl'",
+            f"environments.second.models: 'megadetector-v5a' is already deployed to {ANIML_ACCOUNT}/us-west-2 by environment 'animl'",
         ),
         (
             lambda e: e.append(
@@ -510,7 +522,7 @@ def test_all_problems_are_reported_at_once(registry):
                     concurrency_quota=900,
                 )
             ),
-            f"environments.2: shares account {ANIML_ACCOUNT} in us-west-2 with environment 'animl' but declares other quotas",
+            f"environments.second: shares account {ANIML_ACCOUNT} in us-west-2 with environment 'animl' but declares other quotas",
         ),
     ],
 )

@@ -216,6 +216,8 @@ def test_an_unknown_model_is_refused_naming_those_the_registry_declares(tmp_path
     run = run_convert("mirav3", tmp_path / "any.onnx", "--from", "onnx", "--out",
                       str(tmp_path / "o"), registry=FIXTURE_REGISTRY)  # fmt: skip
     assert run.returncode == 2
-    assert run.stderr.startswith("error: unknown model 'mirav3'; the registry declares: alitav3, ")
+    assert run.stderr.startswith(
+        "error: unknown model 'mirav3' (did you mean 'mirav2'?); the registry declares: alitav3, "
+    )
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "o").exists()

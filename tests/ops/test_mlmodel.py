@@ -143,7 +143,7 @@ def test_check_names_both_files_when_the_artifact_disagrees(tmp_path):
 def test_check_on_a_missing_or_broken_artifact_says_what_to_pass(tmp_path):
     missing = run_ops("mlmodel", "export", "mirav2", "--check", str(tmp_path / "nope.tar.gz"))
     assert missing.returncode == 2
-    assert "no such file; pass the model.tar.gz the endpoint serves" in missing.stderr
+    assert missing.stderr == f"error: --check {tmp_path / 'nope.tar.gz'}: no such file\n"
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"not a tarball")
     run = run_ops("mlmodel", "export", "mirav2", "--check", str(broken))
@@ -155,7 +155,9 @@ def test_check_on_a_missing_or_broken_artifact_says_what_to_pass(tmp_path):
 def test_an_unknown_model_is_one_line_listing_the_known_ones():
     run = run_ops("mlmodel", "export", "mirav3")
     assert run.returncode == 2
-    assert run.stderr.startswith("error: unknown model 'mirav3'; the registry declares: alitav3, ")
+    assert run.stderr.startswith(
+        "error: unknown model 'mirav3' (did you mean 'mirav2'?); the registry declares: alitav3, "
+    )
     assert run.stderr.count("\n") == 1
 
 

@@ -4,6 +4,7 @@ the registry writes, the packaging tool ships and the runtime serves."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -89,11 +90,27 @@ class ArtifactConfig(Strict):
         return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
 
 
+#: A union member's label in an error's location: "literal['all']", "tuple[str, ...]", a class.
+_UNION_MEMBER = re.compile(r"\[|^(str|int|float|bool|none)$|^[A-Z][a-z]+\w*$")
+_WANTED = {"a valid tuple": "a list", "a valid list": "a list", "a valid dictionary": "a mapping"}
+
+
 def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
-    """(field, message) for each problem pydantic found, in the registry's wording."""
-    found = []
+    """(field, message) for each problem pydantic found, in the registry's wording. The errors of
+    a union's members become one: "'al': must be 'all' or a list"."""
+    found: list[tuple[str, str]] = []
+    unions: dict[str, tuple[Any, list[str]]] = {}
     for e in error.errors(include_url=False):
-        field = ".".join(str(part) for part in e["loc"])
+        parts = [str(part) for part in e["loc"]]
+        member = next((i for i, part in enumerate(parts) if _UNION_MEMBER.search(part)), None)
+        if member is not None and e["type"] not in ("value_error", "assertion_error"):
+            field = ".".join(parts[:member])
+            wanted = e["msg"].removeprefix("Input should be ")
+            if field not in unions:
+                found.append((field, ""))
+            unions.setdefault(field, (e["input"], []))[1].append(_WANTED.get(wanted, wanted))
+            continue
+        field = ".".join(p for p in parts if not _UNION_MEMBER.search(p))
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             message = "unknown key"
@@ -102,7 +119,15 @@ def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
         elif e["type"] not in ("value_error", "assertion_error"):
             message = f"{_short(e['input'])}: {message}"
         found.append((field, message))
-    return found
+    return [
+        (
+            field,
+            f"{_short(unions[field][0])}: must be {' or '.join(dict.fromkeys(unions[field][1]))}",
+        )
+        if not message and field in unions
+        else (field, message)
+        for field, message in found
+    ]
 
 
 def _short(value: Any) -> str:
