@@ -24,10 +24,12 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# The SpeciesNet tests compare with the package's own rules: 4.0.1 goes into a folder of its own,
+# without its TensorFlow and torch (installed in the venv, pip would list its missing dependencies
+# as conflicts after every later install).
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt containers/animl-serve/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	# The SpeciesNet tests compare with the package's own rules; its TensorFlow and torch stay out.
-	$(BIN)/pip install --quiet --no-deps speciesnet==4.0.1
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/speciesnet-4.0.1 speciesnet==4.0.1
 	touch $@
 
 # The model converters' torch and TensorFlow: build-time tools, never in the image or the app.

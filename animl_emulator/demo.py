@@ -84,8 +84,14 @@ def main() -> int:
     parser.add_argument("--environment", default="animl")
     args = parser.parse_args()
     console = stdout_console()
+    started = time.monotonic()
+
+    def step(message: str) -> None:
+        """A line per step with the time since the start: a deploy takes a while."""
+        console.print(f"[{time.monotonic() - started:4.0f} s] {message}", markup=False)
+
     try:
-        console.print(f"images build on {ensure_base_image()}")
+        step(f"images build on {ensure_base_image()}")
         engine = True
     except ImageUnavailable as reason:
         console.print(f"[yellow]no inference at the end[/yellow]: {reason}")
@@ -95,36 +101,35 @@ def main() -> int:
         registry, artifacts = DEFAULT_REGISTRY_DIR, None
         environment = load_fleet(registry).environment(args.environment)
         if engine:
-            with console.status("sample artifacts for " + ", ".join(INVOKED.values()) + " …"):
-                registry = sample_artifacts.sample_registry(registry, workdir / "model_registry")
-                artifacts = sample_artifacts.build(
-                    registry, list(INVOKED.values()), environment.region, workdir / "artifacts"
-                )
+            step("sample artifacts for " + ", ".join(INVOKED.values()))
+            registry = sample_artifacts.sample_registry(registry, workdir / "model_registry")
+            artifacts = sample_artifacts.build(
+                registry, list(INVOKED.values()), environment.region, workdir / "artifacts"
+            )
         with running_emulator(workdir, local_sagemaker=engine) as emulator:
-            console.print(f"emulator listening on {emulator.url}")
+            step(f"emulator listening on {emulator.url}")
             account = emulator.account(environment.account)
-            started = time.monotonic()
             try:
                 if artifacts is not None:
                     sample_artifacts.upload(emulator, account, environment.region, artifacts)
-                built = " (the image built on the engine)" if engine else ""
-                with console.status(f"npx cdk synth, bootstrap and deploy{built} …"):
-                    deployment = deploy_environment(
-                        emulator, registry, args.environment, account, workdir
-                    )
-                with console.status("npx cdk deploy of the alarms, topic and dashboard …"):
-                    assembly = deployment.synth("monitoring")
-                    deployment.cli.deploy(assembly, *deployment.monitoring_stacks)
+                deployment = deploy_environment(
+                    emulator, registry, args.environment, account, workdir, progress=step
+                )
+                stacks = deployment.monitoring_stacks
+                step(
+                    f"npx cdk deploy {' '.join(repr(s) for s in stacks)} (alarms, topic, dashboard)"
+                )
+                deployment.cli.deploy(deployment.synth("monitoring"), *stacks)
             except CdkCommandError as error:
                 console.print(f"[red]deploy failed[/red]\n{error}")
                 return 1
-            console.print(f"deployed in {time.monotonic() - started:.0f} s")
+            step("deployed")
             console.print(deployed_table(deployment))
             if artifacts is not None:
-                with console.status("cold starts and the API's calls …"):
-                    console.print(invocations_table(deployment, artifacts))
+                step("cold starts and the Animl API's calls through InvokeEndpoint")
+                console.print(invocations_table(deployment, artifacts))
             console.print(monitoring_summary(deployment))
-        console.print("emulator stopped")
+        step("emulator stopped")
     return 0
 
 

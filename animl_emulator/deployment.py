@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,10 @@ def deploy_environment(
     account: Account,
     workdir: Path,
     assembly: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Deployment:
-    """The onboarding procedure: bootstrap the account and region, then deploy the endpoints."""
+    """The onboarding procedure: bootstrap the account and region, then deploy the endpoints.
+    progress is told each step as it starts."""
     region = load_fleet(registry).environment(environment).region
     deployment = Deployment(
         emulator,
@@ -70,7 +73,11 @@ def deploy_environment(
         CdkCli(emulator, account, region, workdir),
         workdir,
     )
-    assembly = assembly or deployment.synth("initial")
+    if assembly is None:
+        progress("npx cdk synth (the registry, cdk-nag and the quota guard)")
+        assembly = deployment.synth("initial")
+    progress(f"npx cdk bootstrap aws://{account.account_id}/{region}")
     deployment.cli.bootstrap(assembly)
+    progress(f"npx cdk deploy '{deployment.stacks}'")
     deployment.deploy(assembly)
     return deployment

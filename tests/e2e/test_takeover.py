@@ -51,7 +51,10 @@ class Sampler(threading.Thread):
         sagemaker = self.emulator.client("sagemaker", self.account, REGION)
         alive: set[str] = set()
         while not self.stopped.is_set():
-            now = time.monotonic()
+            # A value is seen no earlier than its read starts, a deletion no later than its
+            # listing ends: the gap between them never comes out shorter than it was, however
+            # slowly a loaded machine answers.
+            read_at = time.monotonic()
             values = {
                 p["Name"]: p["Value"]
                 for page in ssm.get_paginator("get_parameters_by_path").paginate(
@@ -64,6 +67,7 @@ class Sampler(threading.Thread):
                 for page in sagemaker.get_paginator("list_endpoints").paginate()
                 for e in page["Endpoints"]
             }
+            listed_at = time.monotonic()
             for parameter in self.parameters:
                 value = values.get(parameter)
                 if value is None:
@@ -71,11 +75,11 @@ class Sampler(threading.Thread):
                 elif endpoints.get(value) != "InService":
                     self.violations.append(f"{parameter} names {value}: {endpoints.get(value)}")
                 else:
-                    self.last_named[value] = now
+                    self.last_named[value] = read_at
             for gone in alive - set(endpoints):
                 named = self.last_named.get(gone)
-                if named is not None and now - named < DRAIN_SECONDS - 0.5:
-                    self.violations.append(f"{gone} deleted {now - named:.1f} s after use")
+                if named is not None and listed_at - named < DRAIN_SECONDS:
+                    self.violations.append(f"{gone} deleted {listed_at - named:.1f} s after use")
             alive = set(endpoints)
             total = 0
             for name in endpoints:

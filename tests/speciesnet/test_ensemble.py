@@ -87,15 +87,17 @@ def ours(tmp_path_factory) -> Ensemble:
     return Ensemble.load(taxonomy, geofence, geofence_enabled=True)
 
 
+#: Where make setup-dev installs the package, without its dependencies (see the Makefile).
+SPECIESNET_PACKAGE = Path(sys.prefix) / "speciesnet-4.0.1" / "speciesnet"
+
+
 def _package_module(name: str) -> types.ModuleType:
-    """A module of the installed `speciesnet` package (make setup-dev installs 4.0.1 without
-    its dependencies), without running the package's __init__, which loads TensorFlow."""
+    """A module of the `speciesnet` 4.0.1 package, without running the package's __init__,
+    which loads TensorFlow."""
     if "speciesnet" not in sys.modules:
-        spec = importlib.util.find_spec("speciesnet")
-        assert spec is not None
-        assert spec.submodule_search_locations
+        assert SPECIESNET_PACKAGE.is_dir(), f"no {SPECIESNET_PACKAGE}: run make setup-dev"
         package = types.ModuleType("speciesnet")
-        package.__path__ = list(spec.submodule_search_locations)
+        package.__path__ = [str(SPECIESNET_PACKAGE)]
         sys.modules["speciesnet"] = package
     return importlib.import_module(f"speciesnet.{name}")
 
