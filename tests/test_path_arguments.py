@@ -80,3 +80,21 @@ def test_a_bad_path_is_one_line_naming_it_exit_2_and_nothing_written(
     assert result.stderr.strip().splitlines() == [f"error: {expected.format(**values)}"]
     assert result.stdout == ""
     assert sorted(cwd.rglob("*")) == before
+
+
+def test_help_shows_flags_as_flags():
+    help_text = subprocess.run(
+        [sys.executable, "-m", "animl_ops", "quota", "--help"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert "  --live  " in help_text
+    assert "<bool>" not in help_text
+
+
+def test_what_the_readmes_commands_write_is_ignored_by_git():
+    written = ["build/mirav2/model.onnx", "build/mirav2/conversion.json", "model.tar.gz",
+               "cdk.out/manifest.json", "cdk.out.synth/manifest.json", "cdk.out.new/x.json"]  # fmt: skip
+    run = subprocess.run(
+        ["git", "check-ignore", *written], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert run.stdout.split() == written

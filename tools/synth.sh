@@ -14,6 +14,7 @@ cdk_lines_not_ours='/feature flags are not configured/d; /^Successfully synthesi
   /^ *Acknowledge with .Annotation::warning-annotation.$/d'
 
 rm -rf "$staging"
+echo "synthesizing $registry (cdk-nag and the quota guard on) …"
 npx --no-install cdk synth --quiet --output "$staging" --context "registry=$registry" 2>&1 |
   sed -u -e "$cdk_lines_not_ours"
 status=${PIPESTATUS[0]}
