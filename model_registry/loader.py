@@ -24,6 +24,7 @@ from model_registry.schema import (
     ModelSpec,
     classes_file_labels,
 )
+from model_registry.sizes import size_problems, with_sizes
 from model_registry.suggestions import did_you_mean, schema_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +68,9 @@ class Fleet:
     environments: tuple[EnvironmentSpec, ...]
 
     def models_of(self, environment: EnvironmentSpec) -> list[ModelSpec]:
+        """The environment's models, each with the environment's own sizes applied."""
         names = sorted(self.models) if environment.models == "all" else sorted(environment.models)
-        return [self.models[n] for n in names]
+        return [with_sizes(self.models[n], environment.sizes.get(n, {})) for n in names]
 
     def model(self, name: str) -> ModelSpec:
         if name not in self.models:
@@ -305,6 +307,22 @@ def _load_environments(
                         + did_you_mean(model, model_files),
                     )
                 )
+        deployed = set(models) if env.models == "all" else set(selected)
+        for model, overrides in env.sizes.items():
+            if model not in deployed:
+                problems.append(
+                    Problem(
+                        shown,
+                        f"{where}.sizes.{model}",
+                        f"environment {env.name} does not run model {model!r}"
+                        + did_you_mean(model, deployed),
+                    )
+                )
+            elif model in models:
+                problems += [
+                    Problem(shown, f"{where}.sizes.{model}.{field}", message)
+                    for field, message in size_problems(models[model], overrides)
+                ]
         for model in sorted(models) if env.models == "all" else selected:
             spec = models.get(model)
             if spec is not None and spec.image and spec.image_parts["region"] != env.region:

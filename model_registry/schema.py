@@ -414,6 +414,24 @@ class ModelSpec(_Strict):
         return not self.artifact.startswith("s3://")
 
 
+class SizeOverride(_Strict):
+    """An environment's own size for one endpoint of a model; what it leaves out, the model file
+    gives. Checked with the model's endpoint as a whole (model_registry/sizes.py)."""
+
+    memory_mb: int | None = None
+    max_concurrency: int | None = None
+    provisioned_concurrency: int | None = None
+
+
+class CallerLimits(_Strict):
+    """How many InvokeEndpoint calls the environment's callers can have in flight at once, per
+    stage, by endpoint kind: an endpoint never needs more max concurrency than that times the
+    stages. Not declared: not known, nothing is checked."""
+
+    batch: int | None = Field(default=None, ge=1)
+    realtime: int | None = Field(default=None, ge=1)
+
+
 class EnvironmentSpec(_Strict):
     """A target account and region, the stages that share its endpoints, and its quotas."""
 
@@ -432,6 +450,9 @@ class EnvironmentSpec(_Strict):
     #: A customer managed KMS key for the endpoints' configs (KmsKeyId: SageMaker encrypts the
     #: image of a serverless endpoint with it); none: SageMaker's own key.
     endpoint_kms_key: str | None = None
+    #: Per model and endpoint kind, sizes of this environment's own (the model file keeps the default).
+    sizes: dict[str, dict[EndpointKind, SizeOverride]] = Field(default_factory=dict)
+    callers: CallerLimits = Field(default_factory=CallerLimits)
     #: Who receives the environment's alarms by e-mail (each confirms the subscription once).
     alarm_emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from animl_constructs.serverless_quota_guard import AccountRegion, RegionQuota, ServerlessQuotaGuard
+from model_registry.callers import oversized
 from model_registry.loader import Fleet
+from model_registry.naming import endpoint_name
 from model_registry.schema import EnvironmentSpec, ModelSpec
 from stacks.model_endpoints_stack import ModelEndpointsStack
 from stacks.monitoring_stacks import EndpointAlarmsStack, MonitoringStack
@@ -47,6 +49,11 @@ def add_environment(
     by_shard: list[list[ModelSpec]] = [[] for _ in range(environment.stack_shards)]
     for model in models:
         by_shard[shard_of(model.name, environment.stack_shards)].append(model)
+    warnings = {
+        endpoint_name(model.name, kind): message
+        for model in models
+        for kind, message in oversized(environment, model)
+    }
     monitoring = MonitoringStack(
         app,
         monitoring_stack_id(environment),
@@ -70,6 +77,7 @@ def add_environment(
             env=Environment(account=environment.account, region=environment.region),
             models=shard_models,
             stages=environment.stages,
+            warnings=warnings,
             containers_dir=containers_dir,
             kms_key_arn=environment.endpoint_kms_key,
             description=(

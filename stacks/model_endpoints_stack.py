@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Environment, Stack
+from aws_cdk import Annotations, Environment, Stack
 from constructs import Construct
 
 from animl_constructs.serverless_model_endpoint import ServerlessModelEndpoint
@@ -23,10 +23,12 @@ class ModelEndpointsStack(Stack):
         env: Environment,
         models: Sequence[ModelSpec],
         stages: Sequence[str],
+        warnings: Mapping[str, str],
         containers_dir: Path,
         description: str,
         kms_key_arn: str | None = None,
     ) -> None:
+        """warnings: one line for an endpoint, by endpoint name, shown at synthesis."""
         # No CDKMetadata resource: a shard whose models are all removed must synthesize an empty
         # template, which `cdk deploy` then deletes instead of keeping orphaned endpoints.
         super().__init__(scope, id_, env=env, description=description, analytics_reporting=False)
@@ -38,4 +40,7 @@ class ModelEndpointsStack(Stack):
                     containers_dir=containers_dir, kms_key_arn=kms_key_arn,
                 )  # fmt: skip
                 name = endpoint_name(model.name, kind)
-                self.endpoints.append(ServerlessModelEndpoint(self, name, props=props))
+                endpoint = ServerlessModelEndpoint(self, name, props=props)
+                if name in warnings:
+                    Annotations.of(endpoint).add_warning(warnings[name])
+                self.endpoints.append(endpoint)
