@@ -29,7 +29,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from animl_constructs.serverless_model_endpoint import VARIANT_NAME
+from animl_contract.limits import VARIANT_NAME
 
 NAMESPACE = "AWS/SageMaker"
 PERIOD_SECONDS = 300

@@ -24,7 +24,6 @@ from constructs import Construct
 
 from animl_contract import limits
 
-VARIANT_NAME = "AllTraffic"
 ECR_PULL_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:GetDownloadUrlForLayer",
@@ -154,7 +153,7 @@ class ServerlessModelEndpoint(Construct):
             kms_key_id=props.kms_key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
+                    variant_name=limits.VARIANT_NAME,
                     model_name=self.model.attr_model_name,
                     serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
                         max_concurrency=props.max_concurrency,

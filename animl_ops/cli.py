@@ -30,8 +30,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from animl_contract import limits
-from animl_ops import animl_api, migration, migration_plan, paths
+from animl_ops import (
+    animl_api,
+    concurrency_write,
+    migration,
+    migration_plan,
+    paths,
+    plan_reader,
+    plan_report,
+    traffic,
+)
 from animl_ops import cost as cost_model
+from animl_ops import quota_plan as quota_plan_model
 from animl_ops.artifact_build import BuildFailed, build_artifact
 from animl_ops.cdk_runner import Assembly, CdkCommandError, CdkRunner
 from animl_ops.classes_import import ImportFailed, import_classes
@@ -70,6 +80,10 @@ artifact_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="model.tar.gz, from the registry."
 )
 app.add_typer(artifact_app, name="artifact")
+quota_app = typer.Typer(
+    rich_markup_mode=None, help="Serverless concurrency: planned, live, and sized from traffic."
+)
+app.add_typer(quota_app, name="quota")
 migrate_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Take over a hand-made fleet."
 )
@@ -191,8 +205,9 @@ def _read_live(fleet: Fleet, planned: RegionUsage) -> RegionUsage:
     return live_usage(fleet, planned, inventory, read_quota(session.client("service-quotas")))
 
 
-@app.command()
+@quota_app.callback(invoke_without_command=True)
 def quota(
+    ctx: typer.Context,
     live: Annotated[
         bool, typer.Option("--live", help="read the account, not just the registry")
     ] = False,
@@ -204,6 +219,8 @@ def quota(
     as_json: JsonOption = False,
 ) -> None:
     """Serverless concurrency per account and region; exit 1 when over quota or drifted."""
+    if ctx.invoked_subcommand is not None:
+        return
     fleet = _fleet(registry)
     usages = planned_usage(fleet)
     if environment:
@@ -228,6 +245,70 @@ def quota(
         )
     if any(u.over_quota or u.drift for u in usages):
         raise typer.Exit(1)
+
+
+@quota_app.command("plan")
+def quota_plan(
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", "-e", help="the environment (needed when there are several)"),
+    ] = None,
+    days: Annotated[
+        float,
+        typer.Option("--days", min=1, max=traffic.MAX_DAYS, help="how far back to read CloudWatch"),
+    ] = 30,
+    headroom: Annotated[
+        float, typer.Option("--headroom", min=0, max=4, help="over the observed peak")
+    ] = quota_plan_model.DEFAULT_HEADROOM,
+    latency_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--latency-ratio",
+            min=0.01,
+            max=10,
+            help="what a faster graph would need (int8.latency_ratio of conversion.json)",
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="apply the recommendations to the registry")
+    ] = False,
+    registry: RegistryOption = DEFAULT_REGISTRY_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Size each endpoint's max concurrency from its CloudWatch history; --write applies it."""
+    fleet = _fleet(registry)
+    if environment is None:
+        if len(fleet.environments) > 1:
+            names = ", ".join(e.name for e in fleet.environments)
+            raise OpsError(f"the registry has several environments ({names}): choose one with -e")
+        environment = fleet.environments[0].name
+    env = fleet.environment(environment)
+    session = _session(env.account, env.region)
+    now = datetime.now(UTC)
+    with _working(f"reading {days:g} days of CloudWatch for {env.name} …"):
+        observed = plan_reader.observe(session, fleet, env, days, now)
+    plan = observed.plan(headroom)
+    faster = observed.plan(headroom, latency_ratio) if latency_ratio is not None else None
+    if as_json:
+        data = plan.as_json() | ({"faster": faster.as_json()} if faster else {})
+        print(json.dumps(data, indent=2))
+    else:
+        plan_report.print_plan(plan, out, faster)
+    changes = [
+        concurrency_write.Change(p.model, p.kind, p.recommended)
+        for p in plan.endpoints
+        if p.recommended is not None and p.change
+    ]
+    if not write:
+        if changes and not as_json:
+            out.print(f"dry run: --write sets {len(changes)} max_concurrency values", markup=False)
+        return
+    try:
+        written = concurrency_write.write_changes(registry, env, changes)
+    except concurrency_write.WriteRefused as error:
+        raise OpsError(str(error)) from error
+    out.print(f"wrote {len(changes)} max_concurrency values into {', '.join(written)}; review "
+              "with git diff and make diff", markup=False)  # fmt: skip
 
 
 @mlmodel_app.command("export")

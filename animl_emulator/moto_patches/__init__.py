@@ -17,6 +17,7 @@ from animl_emulator.moto_patches import (
     dependent_updates,
     endpoint_name_property,
     import_change_sets,
+    metric_percentiles,
     resolved_ssm_parameters,
     update_endpoint,
 )
@@ -31,6 +32,7 @@ PATCHES = (
     alarm_resource,
     binary_invoke_body,
     endpoint_name_property,
+    metric_percentiles,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.config import Config
@@ -274,3 +275,32 @@ def test_binary_invoke_body(server):
     )
     defects = ["a binary body is answered with an error"] if error_code(invoke) else []
     expect(server, defects, ["a binary body is answered with an error"])
+
+
+def test_metric_percentiles(server):
+    cloudwatch = client(server[1], "cloudwatch")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    dimensions = [{"Name": "EndpointName", "Value": unique("endpoint")}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {"MetricName": "ModelLatency", "Dimensions": dimensions, "Value": float(v),
+             "Timestamp": now - timedelta(minutes=30)}
+            for v in range(1, 101)
+        ],
+    )  # fmt: skip
+    query = {"Id": "p99", "MetricStat": {"Stat": "p99", "Period": 3600, "Metric": {
+        "Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions}}}  # fmt: skip
+    answer: list = []
+
+    def read() -> None:
+        answer.append(
+            cloudwatch.get_metric_data(
+                MetricDataQueries=[query], StartTime=now - timedelta(hours=1), EndTime=now
+            )["MetricDataResults"][0]["Values"]
+        )
+
+    defects = ["p99 is answered with an error"] if error_code(read) else []
+    expect(server, defects, ["p99 is answered with an error"])
+    if not defects:
+        assert answer == [[99.0]]

@@ -29,6 +29,9 @@ _CONCURRENCY_1000_REGIONS = frozenset(
 ENVIRONMENT_VARIABLES_MAX = 100
 ENVIRONMENT_VALUE_MAX_CHARS = 1024
 
+#: The one production variant of every endpoint: the VariantName dimension of its metrics.
+VARIANT_NAME = "AllTraffic"
+
 #: SageMaker endpoint names: at most 63 characters.
 ENDPOINT_NAME_MAX_CHARS = 63
 
