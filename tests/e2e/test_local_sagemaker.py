@@ -356,3 +356,28 @@ def test_the_emulator_removes_its_containers_when_it_stops(runtime_image, tmp_pa
         )  # fmt: skip
         assert _containers(**{CONTAINER_LABEL: label})
     assert _containers(**{CONTAINER_LABEL: label}) == []
+
+
+def test_quota_plan_reads_what_real_invocations_published(fleet):
+    """A short replay through InvokeEndpoint: one call at a time on nzdoc-batch (80) is a peak of
+    one in flight, which the plan sizes to its floor, and every call is counted."""
+    d = fleet.deployment
+
+    def plan() -> dict:
+        run = subprocess.run(
+            [sys.executable, "-m", "animl_ops", "quota", "plan", "-e", "animl", "--days", "1",
+             "--json", "--registry", str(fleet.artifacts.registry)],
+            cwd=REPO_ROOT, env=d.emulator.env(d.account, REGION), capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return {p["endpoint"]: p for p in json.loads(run.stdout)["endpoints"]}
+
+    before = plan()["nzdoc-batch"]["invocations"]
+    body = json.dumps({"image": b64(jpeg(640, 480, (200, 40, 40))), "bbox": [0, 0, 1, 1]})
+    for _ in range(5):
+        fleet.runtime.invoke_endpoint(EndpointName="nzdoc-batch", Body=body.encode())
+    after = plan()["nzdoc-batch"]
+    assert after["invocations"] == before + 5
+    assert (after["current"], after["peak"], after["recommended"]) == (80, 1, 2)
+    assert after["latency_p50_ms"] is not None and after["latency_p50_ms"] > 0
