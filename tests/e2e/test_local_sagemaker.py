@@ -380,4 +380,5 @@ def test_quota_plan_reads_what_real_invocations_published(fleet):
     after = plan()["nzdoc-batch"]
     assert after["invocations"] == before + 5
     assert (after["current"], after["peak"], after["recommended"]) == (80, 1, 2)
-    assert after["latency_p50_ms"] is not None and after["latency_p50_ms"] > 0
+    assert after["latency_p50_ms"] is not None
+    assert after["latency_p50_ms"] > 0
