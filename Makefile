@@ -9,7 +9,7 @@ export AWS_EC2_METADATA_DISABLED := true
 OUT ?= cdk.out
 REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev setup-convert synth diff test test-fast test-docker base-image logical-ids demo lint format bench bench-int8 bench-serving bench-image clean
+.PHONY: setup setup-dev setup-convert synth diff test test-fast test-docker base-image logical-ids demo lint format bench bench-int8 bench-serving bench-image bench-quota clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,9 @@ bench-serving: setup-dev
 
 bench-image: setup-dev
 	$(BIN)/python benchmarks/image.py
+
+bench-quota: setup-dev
+	$(BIN)/python benchmarks/quota_plan_month.py
 
 clean:
 	rm -rf cdk.out cdk.out.new cdk.out.synth .pytest_cache .ruff_cache
