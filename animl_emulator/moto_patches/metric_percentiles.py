@@ -33,4 +33,4 @@ def _statistic(self: Statistics, stat: str) -> Any:
 
 
 def apply() -> None:
-    Statistics.get_statistics_for_type = _statistic  # type: ignore[method-assign]
+    Statistics.get_statistics_for_type = _statistic

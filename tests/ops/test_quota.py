@@ -184,10 +184,11 @@ def test_no_credentials_is_one_line_that_says_what_to_do(tmp_path):
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    run = run_ops("quota", "--live", "-e", "animl", env=env)
-    assert run.returncode == 2
-    assert run.stderr.startswith("error: no AWS credentials: set AWS_PROFILE")
-    assert run.stderr.count("\n") == 1
+    for command in (["quota", "--live"], ["quota", "plan"]):
+        run = run_ops(*command, "-e", "animl", env=env)
+        assert run.returncode == 2
+        assert run.stderr.startswith("error: no AWS credentials: set AWS_PROFILE")
+        assert run.stderr.count("\n") == 1
 
 
 def test_a_throttled_call_says_to_wait_and_retry():

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
+import botocore
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from animl_ops.cli import _aws_failure
 from animl_ops.plan_report import quota_request
 from animl_ops.quota_plan import DEFAULT_HEADROOM, FLOOR, Deployed, FleetPlan, plan_endpoint
-from animl_ops.traffic import Traffic, period_for
+from animl_ops.traffic import Traffic, period_for, read_traffic
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 START = NOW - timedelta(days=30)
@@ -119,3 +127,16 @@ def test_the_quota_request_names_the_code_and_the_figure():
 
 def test_the_resolution_cloudwatch_keeps_for_each_age():
     assert [period_for(d) for d in (1, 15, 16, 63, 64, 455)] == [60, 60, 300, 300, 3600, 3600]
+
+
+def test_access_denied_on_cloudwatch_is_one_line_naming_the_call():
+    unsigned = Config(signature_version=botocore.UNSIGNED)
+    cloudwatch = boto3.client("cloudwatch", region_name="us-west-2", config=unsigned)
+    with Stubber(cloudwatch) as stub:
+        stub.add_client_error("get_metric_data", "AccessDenied", "not authorized to GetMetricData")
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            read_traffic(cloudwatch, "mirav2-batch", START, NOW)
+    assert str(_aws_failure(denied.value)) == (
+        "AWS refused the call: An error occurred (AccessDenied) when calling the GetMetricData "
+        "operation: not authorized to GetMetricData"
+    )
