@@ -30,6 +30,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from animl_contract import limits
+from animl_contract.conversion import ConversionReport
 from animl_ops import (
     animl_api,
     concurrency_write,
@@ -247,6 +248,16 @@ def quota(
         raise typer.Exit(1)
 
 
+def _int8_latency_ratio(report: Path) -> float:
+    try:
+        parsed = ConversionReport.model_validate_json(report.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise OpsError(f"--report {report}: not a conversion.json ({error})") from error
+    if parsed.int8 is None:
+        raise OpsError(f"--report {report}: the conversion has no INT8 graph (no int8 section)")
+    return parsed.int8.latency_ratio
+
+
 @quota_app.command("plan")
 def quota_plan(
     environment: Annotated[
@@ -269,6 +280,10 @@ def quota_plan(
             help="what a faster graph would need (int8.latency_ratio of conversion.json)",
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="conversion.json of an INT8 graph: its latency ratio"),
+    ] = None,
     write: Annotated[
         bool, typer.Option("--write", help="apply the recommendations to the registry")
     ] = False,
@@ -276,6 +291,10 @@ def quota_plan(
     as_json: JsonOption = False,
 ) -> None:
     """Size each endpoint's max concurrency from its CloudWatch history; --write applies it."""
+    if report is not None:
+        if latency_ratio is not None:
+            raise OpsError("--report gives the latency ratio: drop --latency-ratio")
+        latency_ratio = _int8_latency_ratio(paths.existing_file(report, "--report"))
     fleet = _fleet(registry)
     if environment is None:
         if len(fleet.environments) > 1:

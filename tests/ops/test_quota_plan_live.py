@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from animl_contract.conversion import Agreement, ConversionReport, Int8Report
 from tests.ops.conftest import run_ops
 from tests.ops.test_quota import deploy_the_registry_by_hand
 
@@ -136,3 +137,36 @@ def test_bad_input_is_one_line(arguments, error):
     assert run.returncode == 2
     assert error in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _report(path, int8: bool):
+    agreement = Agreement(reference="fp32 onnx", inputs=8, input_source="samples",
+                          max_abs_diff=0.01, output_scale=1.0, relative_diff=0.01,
+                          top1_agreement=1.0)  # fmt: skip
+    report = ConversionReport(
+        source_format="onnx", source_file="m.onnx", precision="int8" if int8 else "fp32",
+        input_name="input", input_shape=("batch", 3, 300, 300), fp32=agreement,
+        int8=Int8Report(calibration_images=32, per_channel=True, agreement=agreement,
+                        latency_ratio=0.25, gate="top-1", passed=True) if int8 else None,
+        tools={},
+    )  # fmt: skip
+    path.write_text(report.to_json())
+    return path
+
+
+def test_an_int8_report_shows_what_the_faster_graph_would_free(traffic, registry, tmp_path):
+    report = _report(tmp_path / "conversion.json", int8=True)
+    run = run_ops("quota", "plan", "-e", "animl", "--days", "1", "--json", "--report", str(report),
+                  "--registry", str(registry.root), env=traffic)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    faster = {p["endpoint"]: p for p in run.json()["faster"]["endpoints"]}
+    # mirav2-realtime peaked at 5 in flight: 5 x 0.25 x 1.5 = 1.9, so the floor of 2.
+    assert faster["mirav2-realtime"]["recommended"] == 2
+    fp32 = _report(tmp_path / "fp32.json", int8=False)
+    refused = run_ops("quota", "plan", "-e", "animl", "--report", str(fp32),
+                      "--registry", str(registry.root), env=traffic)  # fmt: skip
+    assert refused.returncode == 2
+    assert (
+        refused.stderr
+        == f"error: --report {fp32}: the conversion has no INT8 graph (no int8 section)\n"
+    )
