@@ -351,10 +351,14 @@ def mlmodel_export(
             f"the Animl API routes no record {unrouted} (src/ml/modelInterfaces.ts): it would "
             f"drop every message; fix records in model_registry/models/{model}.yaml"
         )
-    try:
-        records = [mlmodel_record(spec, record) for record in spec.records]
-    except IncompleteRecord as error:
-        raise OpsError(str(error)) from error
+    records, incomplete = [], []
+    for record in spec.records:
+        try:
+            records.append(mlmodel_record(spec, record))
+        except IncompleteRecord as error:
+            incomplete.append(str(error))
+    if incomplete:  # every record's missing values at once, not the first record's alone
+        raise OpsError("\n".join(incomplete))
     if check is not None:
         check = paths.existing_file(check, "--check")
         with _working(f"serving {check.name} with the container runtime …"):

@@ -89,6 +89,17 @@ def test_a_record_whose_values_are_not_public_is_refused_with_what_to_fill_in():
     )
 
 
+def test_every_records_missing_values_are_named_at_once():
+    """SpeciesNet's two records: the second's taxonomy is named before the first is fixed."""
+    run = run_ops("mlmodel", "export", "speciesnetv401a")
+    assert run.returncode == 2
+    first, second = run.stderr.splitlines()
+    assert first.startswith("error: record speciesnet-classifier of model speciesnetv401a")
+    assert second.startswith("record speciesnet-all of model speciesnetv401a cannot be exported")
+    assert "taxonomy (taxonomy_release.txt of v4.0.1a is not public" in second
+    assert run.stdout == ""
+
+
 def test_unverified_fields_are_named_on_stderr(registry):
     registry.edit_model(
         "megadetector-v1000-0-0-redwood",
