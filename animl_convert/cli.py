@@ -29,6 +29,7 @@ def summary(report: ConversionReport) -> str:
         f"{fp32.max_abs_diff:.2e} ({fp32.relative_diff:.2e} of the output scale)"
         + _reading(fp32.top1_agreement, fp32.box_f1),
     ]
+    lines += [f"note: {note}" for note in report.notes]
     if report.int8 is not None:
         q = report.int8
         verdict = "passed" if q.passed else f"FAILED, shipped anyway: {q.override_reason}"

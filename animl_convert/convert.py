@@ -237,6 +237,7 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
             fp32=fp32_agreement,
             int8=int8_report,
             tools=_tools(),
+            notes=(source.note,) if source.note else (),
         )
         written = Path(work) / CONVERSION_FILE
         written.write_text(report.to_json(), encoding="utf-8")

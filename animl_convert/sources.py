@@ -28,6 +28,9 @@ OPSET = 17
 
 
 class Source(Protocol):
+    #: What the converter did to the source to export it, for the report; None: nothing.
+    note: str | None
+
     def run(self, batch: np.ndarray) -> list[np.ndarray]: ...
 
     def export(self, path: Path, example: np.ndarray) -> None:
@@ -37,6 +40,7 @@ class Source(Protocol):
 @dataclass
 class OnnxSource:
     path: Path
+    note: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -55,6 +59,7 @@ class OnnxSource:
 @dataclass
 class TorchSource:
     module: Any
+    note: str | None = None
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         import torch
@@ -104,6 +109,7 @@ class KerasSource:
     export_onnx: Any
     #: The loaded SavedModel: its signature's variables live only as long as it does.
     owner: Any = None
+    note: str | None = None
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         return [np.asarray(o) for o in self.call(batch)]
@@ -131,6 +137,38 @@ def _torch_load(path: Path, weights_only: bool) -> Any:
         raise ConversionError(f"{path} does not load with torch.load: {error}") from error
 
 
+def _one_input(module: Any) -> TorchSource:
+    """A scripted forward with optional arguments beyond the image (timm 1.x scripts its ViT as
+    forward(x, attn_mask=None, is_causal=False)) does not export: the exporter counts every
+    argument as an input. It is exported behind a wrapper that passes the image alone."""
+    import torch
+
+    arguments = [a for a in module.forward.schema.arguments if a.name != "self"]
+    required = [a.name for a in arguments[1:] if not a.has_default_value()]
+    if required:
+        raise ConversionError(
+            f"forward takes {', '.join(required)} besides {arguments[0].name}, with no default; "
+            "the runtime feeds the model one image tensor"
+        )
+    if len(arguments) == 1:
+        return TorchSource(module.eval())
+
+    class FirstInputOnly(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> Any:
+            return self.inner(x)
+
+    extra = ", ".join(f"{a.name}={a.default_value!r}" for a in arguments[1:])
+    return TorchSource(
+        torch.jit.script(FirstInputOnly(module.eval())).eval(),
+        note=f"forward({', '.join(a.name for a in arguments)}) exported behind a wrapper that "
+        f"passes {arguments[0].name} alone ({extra})",
+    )
+
+
 def _torchscript(path: Path) -> TorchSource:
     import torch
 
@@ -141,7 +179,7 @@ def _torchscript(path: Path) -> TorchSource:
             f"{path} does not load as TorchScript (a traced or scripted module saved with "
             f"torch.jit.save): {error}"
         ) from error
-    return TorchSource(module.eval())
+    return _one_input(module)
 
 
 def _factory(code: str) -> Any:

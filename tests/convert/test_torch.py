@@ -22,7 +22,7 @@ from tests.convert.commands import (  # noqa: E402
     photo,
     run_convert,
 )
-from tests.convert.torch_models import NoisyClassifier, TinyClassifier  # noqa: E402
+from tests.convert.torch_models import NoisyClassifier, TinyClassifier, TinyViT, TwoInputs  # noqa: E402
 from tests.registries import FIXTURE_REGISTRY, fixture_fleet  # noqa: E402
 
 CODE_FILE = Path(__file__).with_name("torch_models.py")
@@ -220,4 +220,42 @@ def test_an_unknown_model_is_refused_naming_those_the_registry_declares(tmp_path
         "error: unknown model 'mirav3' (did you mean 'mirav2'?); the registry declares: alitav3, "
     )
     assert "Traceback" not in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_scripted_vit_with_optional_arguments_is_exported_behind_a_one_input_wrapper(tmp_path):
+    """DeepFaune's shape: timm 1.x scripts its ViT with forward(x, attn_mask=None,
+    is_causal=False), which the exporter alone fails on (an INTERNAL ASSERT in graph_utils.cpp)."""
+    torch.manual_seed(0)
+    module = TinyViT().eval()
+    source = tmp_path / "deepfaune.pt"
+    torch.jit.script(module).save(str(source))
+    out = tmp_path / "converted"
+
+    run = run_convert("deepfaune-ne", source, "--from", "torchscript", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    report = report_of(out)
+    assert report.notes == (
+        "forward(x, attn_mask, is_causal) exported behind a wrapper that passes x alone "
+        "(attn_mask=None, is_causal=False)",
+    )
+    assert f"note: {report.notes[0]}" in run.stdout
+    assert report.fp32.relative_diff <= FP32_MAX_RELATIVE_DIFF
+    assert report.input_shape == ("batch", 3, 182, 182)
+    archive = tmp_path / "model.tar.gz"
+    assert package("deepfaune-ne", out, archive).returncode == 0
+    assert_serves_the_sources_answers("deepfaune-ne", module, archive)
+
+
+def test_a_forward_that_needs_a_second_input_is_refused_naming_it(tmp_path):
+    source = tmp_path / "two.pt"
+    torch.jit.script(TwoInputs().eval()).save(str(source))
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 2
+    assert "forward takes scale besides x, with no default; the runtime feeds the model one " in (
+        run.stderr
+    )
     assert not (tmp_path / "o").exists()

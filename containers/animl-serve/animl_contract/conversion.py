@@ -64,6 +64,8 @@ class ConversionReport(Strict):
     fp32: Agreement
     int8: Int8Report | None = None
     tools: dict[str, str]
+    #: What the converter changed to export the source (a wrapper, say), in its words.
+    notes: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _int8_has_its_report(self) -> ConversionReport:
