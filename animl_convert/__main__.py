@@ -2,7 +2,7 @@ import sys
 
 from animl_ops.local_runtime import RUNTIME_DIR
 
-# The parity check decodes detector outputs with the runtime's own geometry.
+# The inputs are prepared, and detector outputs decoded, by the runtime's own code.
 sys.path.insert(0, str(RUNTIME_DIR))
 
 from animl_convert.cli import app

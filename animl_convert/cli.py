@@ -22,12 +22,9 @@ FORMATS = get_args(SourceFormat)
 
 
 def summary(report: ConversionReport) -> str:
-    fp32 = report.fp32
     lines = [
         f"{report.source_format} -> ONNX, input {list(report.input_shape)}",
-        f"fp32 vs source on {fp32.inputs} {fp32.input_source} inputs: max |diff| "
-        f"{fp32.max_abs_diff:.2e} ({fp32.relative_diff:.2e} of the output scale)"
-        + _reading(fp32.top1_agreement, fp32.box_f1),
+        f"fp32 vs source: {report.fp32.describe()}",
     ]
     lines += [f"note: {note}" for note in report.notes]
     if report.int8 is not None:
@@ -35,17 +32,20 @@ def summary(report: ConversionReport) -> str:
         verdict = "passed" if q.passed else f"FAILED, shipped anyway: {q.override_reason}"
         lines.append(
             f"int8 vs fp32 ({q.calibration_images} calibration images, per-channel "
-            f"{q.per_channel}): {q.gate} {verdict}"
-            + _reading(q.agreement.top1_agreement, q.agreement.box_f1)
-            + f"; latency {q.latency_ratio:.2f}x of fp32"
+            f"{q.per_channel}): {q.gate} {verdict}; {q.agreement.describe()}; latency "
+            f"{q.latency_ratio:.2f}x of fp32"
+        )
+    if report.int8 is not None and report.int8.latency_ratio >= 1:
+        lines.append(
+            f"warning: the INT8 graph is slower than FP32 here ({report.int8.latency_ratio:.2f}x): "
+            "it saves no cost or concurrency; ship the FP32 graph"
+        )
+    if report.fp32.input_source == "synthetic":
+        lines.append(
+            "note: checked on synthetic images only; --samples DIR with a few dozen of the "
+            "camera traps' own photos checks it on what the endpoint will see"
         )
     return "\n".join(lines)
-
-
-def _reading(top1: float | None, f1: float | None) -> str:
-    if top1 is not None:
-        return f", top-1 agreement {top1:.3f}"
-    return f", box F1 {f1:.3f}" if f1 is not None else ""
 
 
 @app.command()

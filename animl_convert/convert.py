@@ -19,7 +19,7 @@ import onnxruntime as ort
 from animl_contract.artifact import MODEL_FILE
 from animl_contract.conversion import (
     CONVERSION_FILE,
-    FP32_MAX_RELATIVE_DIFF,
+    INT8_MAX_PROBABILITY_DIFF,
     INT8_MIN_BOX_F1,
     INT8_MIN_TOP1_AGREEMENT,
     Agreement,
@@ -29,7 +29,7 @@ from animl_contract.conversion import (
 )
 from animl_convert.errors import CheckFailed, ConversionError
 from animl_convert.inputs import InputSpec, load_images, synthetic_images
-from animl_convert.parity import agreement
+from animl_convert.parity import agreement, fp32_problem
 from animl_convert.quantize import latency_seconds, quantize_int8
 from animl_convert.sources import INPUT_NAME, load_source
 from model_registry.schema import ModelSpec
@@ -112,12 +112,26 @@ def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
     return shape
 
 
-def _gate(model: ModelSpec, measured: Agreement) -> tuple[str, bool]:
+def _gate(model: ModelSpec, measured: Agreement, fp32_classes: int) -> tuple[str, list[str]]:
+    """The gate, and what fails it. fp32_classes: how many classes the FP32 graph's top-1 takes
+    over the inputs; with one, top-1 agreement says nothing and the probability bound decides."""
+    bound = INT8_MAX_PROBABILITY_DIFF
+    failed = []
     if model.family == "detector":
-        f1 = measured.box_f1 or 0.0
-        return f"box F1 >= {INT8_MIN_BOX_F1} at IoU 0.5", f1 >= INT8_MIN_BOX_F1
-    top1 = measured.top1_agreement or 0.0
-    return f"top-1 agreement >= {INT8_MIN_TOP1_AGREEMENT}", top1 >= INT8_MIN_TOP1_AGREEMENT
+        gate = f"box F1 >= {INT8_MIN_BOX_F1} at IoU 0.5, confidences within {bound}"
+        if (measured.box_f1 or 0.0) < INT8_MIN_BOX_F1:
+            failed.append(f"box F1 {measured.box_f1 or 0.0:.3f}")
+        if (measured.max_confidence_diff or 0.0) > bound:
+            failed.append(f"confidences moved by up to {measured.max_confidence_diff:.3f}")
+        return gate, failed
+    gate = f"top-1 agreement >= {INT8_MIN_TOP1_AGREEMENT}, probabilities within {bound}"
+    if (measured.top1_agreement or 0.0) < INT8_MIN_TOP1_AGREEMENT:
+        failed.append(f"top-1 agreement {measured.top1_agreement or 0.0:.3f}")
+    if (measured.max_probability_diff or 0.0) > bound:
+        failed.append(f"probabilities moved by up to {measured.max_probability_diff:.3f}")
+    if fp32_classes == 1 and measured.inputs > 1:
+        gate += " (the FP32 graph answers one class for every input: top-1 tells nothing here)"
+    return gate, failed
 
 
 def _detector_threshold(model: ModelSpec) -> float:
@@ -151,12 +165,18 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
     if request.int8 and request.calibration is None:
         raise ConversionError("--int8 needs --calibration DIR: images like those it will see")
     spec = InputSpec.of(model.preprocessing)
+    output = model.preprocessing.classifier.output if model.preprocessing.classifier else "logits"
     if request.samples is not None:
-        inputs, input_source = load_images(request.samples, spec, "sample"), "samples"
+        inputs, input_source = (
+            load_images(request.samples, model.preprocessing, "sample"),
+            "samples",
+        )
     else:
-        inputs, input_source = synthetic_images(spec), "synthetic"
+        inputs, input_source = synthetic_images(model.preprocessing), "synthetic"
     calibration = (
-        load_images(request.calibration, spec, "calibration") if request.calibration else None
+        load_images(request.calibration, model.preprocessing, "calibration")
+        if request.calibration
+        else None
     )
     detector = (
         (model.preprocessing.detector, _detector_threshold(model))
@@ -190,12 +210,11 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
         progress("running the ONNX graph on the same inputs")
         exported = load_source("onnx", fp32).run(inputs)
         fp32_agreement = agreement(
-            f"{request.source_format} source", reference, exported, input_source, detector
+            f"{request.source_format} source", reference, exported, input_source, detector, output
         )
-        if fp32_agreement.relative_diff > FP32_MAX_RELATIVE_DIFF:
+        if problem := fp32_problem(fp32_agreement):
             raise ParityFailedError(
-                f"the ONNX graph differs from the source by {fp32_agreement.relative_diff:.2e} "
-                f"of the output scale (at most {FP32_MAX_RELATIVE_DIFF:.0e}); nothing was written",
+                f"the ONNX graph does not answer as the source: {problem}; nothing was written",
                 fp32_agreement,
             )
         shipped, int8_report = fp32, None
@@ -206,18 +225,23 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
             quantize_int8(fp32, int8, calibration, request.per_channel)
             progress("comparing the INT8 graph with the FP32 one")
             measured = agreement(
-                "fp32 onnx", exported, load_source("onnx", int8).run(inputs), input_source, detector
-            )
-            gate, passed = _gate(model, measured)
+                "fp32 onnx", exported, load_source("onnx", int8).run(inputs), input_source,
+                detector, output,
+            )  # fmt: skip
+            fp32_classes = len(set(exported[0].argmax(axis=-1).ravel())) if detector is None else 0
+            gate, failed = _gate(model, measured, fp32_classes)
+            passed = not failed
             if not passed and not request.accept_int8:
                 raise ParityFailedError(
-                    f"the INT8 graph fails its gate ({gate}); nothing was written. Calibrate with "
-                    "more representative images, try --no-per-channel, or ship it anyway with "
-                    "--accept-int8 REASON",
+                    f"the INT8 graph fails its gate ({gate}): {'; '.join(failed)}; nothing was "
+                    "written. Calibrate with more representative images, try --no-per-channel, "
+                    "or ship it anyway with --accept-int8 REASON",
                     measured,
                 )
             progress("timing both graphs")
             ratio = latency_seconds(int8, inputs) / latency_seconds(fp32, inputs)
+            if ratio >= 1:
+                progress(f"warning: the INT8 graph takes {ratio:.2f}x the FP32 graph's time here")
             int8_report = Int8Report(
                 calibration_images=len(calibration),
                 per_channel=request.per_channel,

@@ -137,7 +137,7 @@ def _torch_load(path: Path, weights_only: bool) -> Any:
         raise ConversionError(f"{path} does not load with torch.load: {error}") from error
 
 
-def _one_input(module: Any) -> TorchSource:
+def torchscript_source(module: Any) -> TorchSource:
     """A scripted forward with optional arguments beyond the image (timm 1.x scripts its ViT as
     forward(x, attn_mask=None, is_causal=False)) does not export: the exporter counts every
     argument as an input. It is exported behind a wrapper that passes the image alone."""
@@ -179,7 +179,7 @@ def _torchscript(path: Path) -> TorchSource:
             f"{path} does not load as TorchScript (a traced or scripted module saved with "
             f"torch.jit.save): {error}"
         ) from error
-    return _one_input(module)
+    return torchscript_source(module)
 
 
 def _factory(code: str) -> Any:

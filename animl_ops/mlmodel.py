@@ -179,12 +179,15 @@ def _precision(precision: str, archive: Path) -> str:
     fp32 = report.fp32
     text = (
         f"serves {precision}, converted from {report.source_format} {report.source_file}; "
-        f"fp32 vs source: {fp32.relative_diff:.1e} of the output scale"
+        f"fp32 vs source: {fp32.describe()}"
     )
     if report.int8 is not None:
         q = report.int8
         verdict = "passed" if q.passed else f"failed, accepted because: {q.override_reason}"
-        text += f"; int8 vs fp32: {q.gate} {verdict}, latency {q.latency_ratio:.2f}x"
+        text += (
+            f"; int8 vs fp32: {q.gate} {verdict}, {q.agreement.describe()}, latency "
+            f"{q.latency_ratio:.2f}x"
+        )
     return text
 
 

@@ -27,7 +27,8 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "containers" / "animl-serve")]
 
 from architectures import resnet50, yolov5x6  # noqa: E402
 
-from animl_convert.inputs import InputSpec, synthetic_images  # noqa: E402
+from animl_contract.preprocessing import Preprocessing  # noqa: E402
+from animl_convert.inputs import synthetic_images  # noqa: E402
 from animl_convert.quantize import quantize_int8  # noqa: E402
 from animl_ops import cost  # noqa: E402
 
@@ -39,17 +40,18 @@ IMAGES_PER_MONTH = 1_000_000
 @dataclass(frozen=True)
 class Case:
     name: str
-    spec: InputSpec
+    pre: Preprocessing
     calibration_images: int
     build: Callable[[Path], Path]
 
 
 CASES = (
     Case("MegaDetector v5 (YOLOv5x6, 1280x1280)",
-         InputSpec(1280, 1280, "NCHW", (0, 0, 0), (1, 1, 1)), 4, yolov5x6),
+         Preprocessing.model_validate({"detector": {"canvas": [1280, 1280]}}), 4, yolov5x6),
     Case("ResNet-50 classifier (224x224)",
-         InputSpec(224, 224, "NCHW", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)), 16,
-         lambda path: resnet50(path, classes=53)),
+         Preprocessing.model_validate(
+             {"classifier": {"input_size": [224, 224], "normalization": "imagenet"}}),
+         16, lambda path: resnet50(path, classes=53)),
 )  # fmt: skip
 
 
@@ -104,9 +106,9 @@ def main() -> None:
     for case in CASES:
         with tempfile.TemporaryDirectory() as work:
             fp32, int8 = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
-            example = synthetic_images(case.spec, count=1)
+            example = synthetic_images(case.pre, count=1)
             case.build(fp32)
-            calibration = synthetic_images(case.spec, count=case.calibration_images, seed=1)
+            calibration = synthetic_images(case.pre, count=case.calibration_images, seed=1)
             quantize_int8(fp32, int8, calibration, per_channel=True)
             shape = example.shape
             results = {

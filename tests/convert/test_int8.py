@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip(
@@ -13,6 +14,7 @@ torch = pytest.importorskip(
 )
 
 from animl_contract.conversion import INT8_MIN_TOP1_AGREEMENT, ConversionReport  # noqa: E402
+from animl_convert.inputs import SYNTHETIC_SIZES, photo_like  # noqa: E402
 from animl_ops.local_runtime import serving_archive  # noqa: E402
 from tests.convert.commands import package, photo, run_convert  # noqa: E402
 from tests.convert.torch_models import TinyClassifier, close_call_classifier  # noqa: E402
@@ -21,9 +23,11 @@ from tests.ops.conftest import run_ops  # noqa: E402
 
 @pytest.fixture(scope="module")
 def calibration(tmp_path_factory) -> Path:
+    """Images like those the converter compares on: photo-like, of camera-trap frame sizes."""
     folder = tmp_path_factory.mktemp("calibration")
-    for seed in range(12):
-        (folder / f"{seed:02}.jpg").write_bytes(photo(400, 300, seed=seed))
+    rng = np.random.default_rng(7)
+    for index in range(12):
+        photo_like(*SYNTHETIC_SIZES[index % 4], rng).save(folder / f"{index:02}.jpg", quality=90)
     return folder
 
 
@@ -62,7 +66,7 @@ def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
     assert report.int8.agreement.top1_agreement >= INT8_MIN_TOP1_AGREEMENT
     assert (report.int8.passed, report.int8.override_reason) == (True, None)
     assert report.int8.latency_ratio > 0
-    assert "note:" not in run.stdout
+    assert "note: models/" not in run.stdout  # the registry already declares int8
 
     archive = tmp_path / "model.tar.gz"
     packaged = package("mirav2", out, archive, registry.root)
@@ -73,7 +77,8 @@ def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
                     "--registry", str(registry.root))  # fmt: skip
     assert check.returncode == 0, check.stderr
     assert "mirav2: serves int8, converted from torchscript mirav2.pt" in check.stderr
-    assert "int8 vs fp32: top-1 agreement >= 0.99 passed" in check.stderr
+    assert "int8 vs fp32: top-1 agreement >= 0.99, probabilities within 0.1 passed" in check.stderr
+    assert "on 8 synthetic photo-like images" in check.stderr
 
     with serving_archive(archive) as url:
         smoke = run_ops("smoke", "animl", "mirav2", "--url", url, "--registry", str(registry.root))
@@ -95,8 +100,9 @@ def test_an_int8_graph_that_fails_its_gate_ships_only_with_a_recorded_reason(
     refused = run_convert("mirav2", source, *args, registry=registry.root)
 
     assert refused.returncode == 1
-    assert "the INT8 graph fails its gate (top-1 agreement >= 0.99); nothing was written" in (
-        refused.stderr
+    assert (
+        "the INT8 graph fails its gate (top-1 agreement >= 0.99, probabilities within 0.1): top-1 agreement "
+        in (refused.stderr)
     )
     assert '"top1_agreement"' in refused.stderr
     assert not out.exists()

@@ -13,7 +13,7 @@ tf = pytest.importorskip(
     "tensorflow", reason="the converters' TensorFlow is not installed (make setup-convert)"
 )
 
-from animl_contract.conversion import FP32_MAX_RELATIVE_DIFF, ConversionReport  # noqa: E402
+from animl_contract.conversion import FP32_MAX_PROBABILITY_DIFF, ConversionReport  # noqa: E402
 from animl_convert.sources import load_source  # noqa: E402
 from model_registry.artifact import artifact_config  # noqa: E402
 from model_registry.loader import load_fleet  # noqa: E402
@@ -61,7 +61,8 @@ def test_a_keras_model_converts_in_its_own_layout_and_serves_its_answers(
     assert run.returncode == 0, run.stderr
     report = ConversionReport.model_validate_json((out / "conversion.json").read_text())
     assert report.input_shape == ("batch", 300, 300, 3)
-    assert report.fp32.relative_diff <= FP32_MAX_RELATIVE_DIFF
+    assert report.fp32.max_probability_diff is not None
+    assert report.fp32.max_probability_diff <= FP32_MAX_PROBABILITY_DIFF
     assert report.fp32.top1_agreement == 1.0
 
     archive = tmp_path / "model.tar.gz"
