@@ -3,9 +3,11 @@ and the latency of a graph on this machine."""
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,23 +34,38 @@ class _Batches(CalibrationDataReader):
         return next(self._items, None)
 
 
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """ONNX Runtime's quantizer warns on the root logger once per node for what it handles
+    itself ("Axis 1 is out-of-range for weight ... with rank 1": a 1-D weight, such as a
+    LayerNorm's, quantized per tensor instead of per channel)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, per_channel: bool) -> None:
     """Weights int8 (per output channel when asked), activations uint8 with ranges from the
     calibration images, as QuantizeLinear/DequantizeLinear pairs the CPU provider fuses."""
     prepared = out.with_name("prepared.onnx")
     input_name = ort.InferenceSession(str(fp32)).get_inputs()[0].name
     try:
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-        quantize_static(
-            str(prepared),
-            str(out),
-            _Batches(input_name, calibration),
-            quant_format=QuantFormat.QDQ,
-            per_channel=per_channel,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-        )
+        with _quiet_root_logger():
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            quantize_static(
+                str(prepared),
+                str(out),
+                _Batches(input_name, calibration),
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
     except Exception as error:  # the quantization tools raise many unrelated types
         raise CheckFailed(f"INT8 quantization failed: {type(error).__name__}: {error}") from error
     finally:

@@ -60,6 +60,8 @@ def efficientnet(classes: int, width: float = 1.0, depth: float = 1.0) -> nn.Mod
     ):  # random BatchNorm statistics, so that activations neither vanish nor explode
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
+                assert module.running_mean is not None
+                assert module.running_var is not None
                 module.running_mean.uniform_(-0.1, 0.1)
                 module.running_var.uniform_(0.5, 1.5)
     return model.eval()
