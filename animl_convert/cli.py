@@ -35,11 +35,6 @@ def summary(report: ConversionReport) -> str:
             f"{q.per_channel}): {q.gate} {verdict}; {q.agreement.describe()}; latency "
             f"{q.latency_ratio:.2f}x of fp32"
         )
-    if report.int8 is not None and report.int8.latency_ratio >= 1:
-        lines.append(
-            f"warning: the INT8 graph is slower than FP32 here ({report.int8.latency_ratio:.2f}x): "
-            "it saves no cost or concurrency; ship the FP32 graph"
-        )
     if report.fp32.input_source == "synthetic":
         lines.append(
             "note: checked on synthetic images only; --samples DIR with a few dozen of the "

@@ -21,6 +21,7 @@ from animl_contract.conversion import (
     CONVERSION_FILE,
     INT8_MAX_PROBABILITY_DIFF,
     INT8_MIN_BOX_F1,
+    INT8_MIN_SAMPLES,
     INT8_MIN_TOP1_AGREEMENT,
     Agreement,
     ConversionReport,
@@ -95,7 +96,7 @@ def _check_input(graph: Path, spec: InputSpec) -> tuple[int | str, ...]:
         raise CheckFailed(f"the ONNX graph is not valid: {error}") from error
     inputs = ort.InferenceSession(str(graph)).get_inputs()
     if len(inputs) != 1:
-        raise CheckFailed(f"the graph has {len(inputs)} inputs; the runtime feeds exactly one")
+        raise ConversionError(f"the graph has {len(inputs)} inputs; the runtime feeds exactly one")
     only = inputs[0]
     shape = tuple(d if isinstance(d, int) else "batch" if i == 0 else str(d)
                   for i, d in enumerate(only.shape))  # fmt: skip
@@ -130,7 +131,10 @@ def _gate(model: ModelSpec, measured: Agreement, fp32_classes: int) -> tuple[str
     if (measured.max_probability_diff or 0.0) > bound:
         failed.append(f"probabilities moved by up to {measured.max_probability_diff:.3f}")
     if fp32_classes == 1 and measured.inputs > 1:
-        gate += " (the FP32 graph answers one class for every input: top-1 tells nothing here)"
+        failed.append(
+            f"the FP32 graph answers one class for all {measured.inputs} inputs, so they cannot "
+            "judge it: use samples of the classes it tells apart"
+        )
     return gate, failed
 
 
@@ -164,6 +168,11 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
         )
     if request.int8 and request.calibration is None:
         raise ConversionError("--int8 needs --calibration DIR: images like those it will see")
+    if request.int8 and request.samples is None and not request.accept_int8:
+        raise ConversionError(
+            f"--int8 is judged on the camera traps' own images: add --samples DIR with at least "
+            f"{INT8_MIN_SAMPLES}, or --accept-int8 REASON to judge it on synthetic ones"
+        )
     spec = InputSpec.of(model.preprocessing)
     output = model.preprocessing.classifier.output if model.preprocessing.classifier else "logits"
     if request.samples is not None:
@@ -178,6 +187,18 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
         if request.calibration
         else None
     )
+    for what, images in (("--samples", inputs), ("--calibration", calibration)):
+        if (
+            images is not None
+            and len(images) > 1
+            and all(np.array_equal(images[0], i) for i in images)
+        ):
+            raise ConversionError(f"{what}: all {len(images)} images are the same; use varied ones")
+    if request.int8 and not request.accept_int8 and len(inputs) < INT8_MIN_SAMPLES:
+        raise ConversionError(
+            f"--samples holds {len(inputs)} images; the INT8 gate needs at least "
+            f"{INT8_MIN_SAMPLES} (or --accept-int8 REASON)"
+        )
     detector = (
         (model.preprocessing.detector, _detector_threshold(model))
         if model.family == "detector" and model.preprocessing.detector is not None
@@ -230,18 +251,18 @@ def convert(request: Request, progress: Callable[[str], None] = _no_progress) ->
             )  # fmt: skip
             fp32_classes = len(set(exported[0].argmax(axis=-1).ravel())) if detector is None else 0
             gate, failed = _gate(model, measured, fp32_classes)
+            progress("timing both graphs")
+            ratio = latency_seconds(int8, inputs) / latency_seconds(fp32, inputs)
+            if ratio >= 1:
+                failed.append(f"it takes {ratio:.2f}x the FP32 graph's time on this CPU, so it buys nothing here")  # fmt: skip
             passed = not failed
             if not passed and not request.accept_int8:
                 raise ParityFailedError(
                     f"the INT8 graph fails its gate ({gate}): {'; '.join(failed)}; nothing was "
                     "written. Calibrate with more representative images, try --no-per-channel, "
-                    "or ship it anyway with --accept-int8 REASON",
+                    "ship the FP32 graph, or this one anyway with --accept-int8 REASON",
                     measured,
                 )
-            progress("timing both graphs")
-            ratio = latency_seconds(int8, inputs) / latency_seconds(fp32, inputs)
-            if ratio >= 1:
-                progress(f"warning: the INT8 graph takes {ratio:.2f}x the FP32 graph's time here")
             int8_report = Int8Report(
                 calibration_images=len(calibration),
                 per_channel=request.per_channel,

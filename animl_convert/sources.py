@@ -47,6 +47,12 @@ class OnnxSource:
             self.session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own, unexported exception types
             raise ConversionError(f"{self.path} does not load as an ONNX graph: {error}") from error
+        names = [i.name for i in self.session.get_inputs()]
+        if len(names) != 1:
+            raise ConversionError(
+                f"{self.path} takes {len(names)} inputs ({', '.join(names)}); the runtime feeds "
+                "the model one image tensor: export it with the image as its only input"
+            )
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         name = self.session.get_inputs()[0].name

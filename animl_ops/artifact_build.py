@@ -38,16 +38,23 @@ def build_artifact(
     Paths are taken as the caller means them: the packaging tool runs in the runtime's folder."""
     onnx, out = onnx.absolute(), out.absolute()
     detector, geofence, report = (p.absolute() if p else None for p in (detector, geofence, report))
+    problems = []
     try:
         config = artifact_config(model)
     except NotPackageableError as error:
-        raise BuildFailed(str(error)) from error
+        problems.append(str(error))
     ensemble = model.family == "speciesnet" and detector is not None
-    if ensemble and (geofence is None or not model.taxonomy):
-        raise BuildFailed(
-            "a SpeciesNet artifact with a detector needs --geofence (the release's geofence "
-            "JSON) and the registry's taxonomy_file (classes import --taxonomy)"
+    if ensemble and geofence is None:
+        problems.append(
+            "a SpeciesNet artifact with a detector needs --geofence (the release's geofence JSON)"
         )
+    if ensemble and not model.taxonomy:
+        problems.append(
+            "a SpeciesNet artifact with a detector needs the registry's taxonomy_file "
+            f"({model.unverified.get('taxonomy', 'missing')}; classes import --taxonomy)"
+        )
+    if problems:  # all at once, not the first alone
+        raise BuildFailed("; ".join(problems))
     with tempfile.TemporaryDirectory(prefix="animl-config-") as folder:
         config_path = Path(folder) / "animl-model.json"
         config_path.write_text(config.to_json(), encoding="utf-8")

@@ -13,12 +13,17 @@ torch = pytest.importorskip(
     "torch", reason="the converters' torch is not installed (make setup-convert)"
 )
 
-from animl_contract.conversion import INT8_MIN_TOP1_AGREEMENT, ConversionReport  # noqa: E402
+from animl_contract.conversion import (  # noqa: E402
+    INT8_MIN_SAMPLES,
+    INT8_MIN_TOP1_AGREEMENT,
+    ConversionReport,
+)
 from animl_convert.inputs import SYNTHETIC_SIZES, photo_like  # noqa: E402
 from animl_ops.local_runtime import serving_archive  # noqa: E402
 from tests.convert.commands import package, photo, run_convert  # noqa: E402
-from tests.convert.torch_models import TinyClassifier, close_call_classifier  # noqa: E402
+from tests.convert.torch_models import ColourClassifier, close_call_classifier  # noqa: E402
 from tests.ops.conftest import run_ops  # noqa: E402
+from tests.registries import FIXTURE_REGISTRY  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +36,24 @@ def calibration(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    """As many photo-like images as the INT8 gate asks for, other than the calibration's."""
+    folder = tmp_path_factory.mktemp("samples")
+    rng = np.random.default_rng(11)
+    for index in range(INT8_MIN_SAMPLES):
+        photo_like(*SYNTHETIC_SIZES[index % 4], rng).save(folder / f"{index:03}.jpg", quality=90)
+    return folder
+
+
 def traced(module: Any, path: Path) -> Path:
     torch.jit.trace(module, torch.rand(1, 3, 300, 300)).save(str(path))
     return path
 
 
-def clear_classifier() -> TinyClassifier:
+def clear_classifier() -> ColourClassifier:
     torch.manual_seed(0)
-    return TinyClassifier(margin=10).eval()
+    return ColourClassifier().eval()
 
 
 def int8_registry(registry):
@@ -47,25 +62,28 @@ def int8_registry(registry):
 
 
 def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
-    registry, calibration, tmp_path
+    registry, calibration, samples, tmp_path
 ):
     int8_registry(registry)
     source = traced(clear_classifier(), tmp_path / "mirav2.pt")
     out = tmp_path / "converted"
 
+    # Calibrated on the samples themselves: the 12 calibration photos do not span their colours.
     run = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--calibration",
-                      str(calibration), "--out", str(out), registry=registry.root)  # fmt: skip
+                      str(samples), "--samples", str(samples), "--out", str(out),
+                      registry=registry.root)  # fmt: skip
 
     assert run.returncode == 0, run.stderr
     report = ConversionReport.model_validate_json((out / "conversion.json").read_text())
     assert report.precision == "int8"
     assert report.int8 is not None
-    assert (report.int8.calibration_images, report.int8.per_channel) == (12, True)
+    assert (report.int8.calibration_images, report.int8.per_channel) == (100, True)
     assert report.int8.agreement.reference == "fp32 onnx"
     assert report.int8.agreement.top1_agreement is not None
     assert report.int8.agreement.top1_agreement >= INT8_MIN_TOP1_AGREEMENT
     assert (report.int8.passed, report.int8.override_reason) == (True, None)
-    assert report.int8.latency_ratio > 0
+    assert 0 < report.int8.latency_ratio < 1
+    assert (report.int8.agreement.inputs, report.int8.agreement.input_source) == (100, "samples")
     assert "note: models/" not in run.stdout  # the registry already declares int8
 
     archive = tmp_path / "model.tar.gz"
@@ -78,7 +96,7 @@ def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
     assert check.returncode == 0, check.stderr
     assert "mirav2: serves int8, converted from torchscript mirav2.pt" in check.stderr
     assert "int8 vs fp32: top-1 agreement >= 0.99, probabilities within 0.1 passed" in check.stderr
-    assert "on 8 synthetic photo-like images" in check.stderr
+    assert "on 100 sample images" in check.stderr
 
     with serving_archive(archive) as url:
         smoke = run_ops("smoke", "animl", "mirav2", "--url", url, "--registry", str(registry.root))
@@ -90,12 +108,13 @@ def test_an_int8_graph_that_agrees_is_packaged_and_shown_by_check_and_smoke(
 
 
 def test_an_int8_graph_that_fails_its_gate_ships_only_with_a_recorded_reason(
-    registry, calibration, tmp_path
+    registry, calibration, samples, tmp_path
 ):
     int8_registry(registry)
     source = traced(close_call_classifier(), tmp_path / "mirav2.pt")
     out = tmp_path / "converted"
-    args = ["--from", "torchscript", "--int8", "--calibration", str(calibration), "--out", str(out)]
+    args = ["--from", "torchscript", "--int8", "--calibration", str(calibration),
+            "--samples", str(samples), "--out", str(out)]  # fmt: skip
 
     refused = run_convert("mirav2", source, *args, registry=registry.root)
 
@@ -123,12 +142,13 @@ def test_an_int8_graph_that_fails_its_gate_ships_only_with_a_recorded_reason(
 
 
 def test_packaging_refuses_a_precision_the_report_or_registry_does_not_back(
-    registry, calibration, tmp_path
+    registry, calibration, samples, tmp_path
 ):
     source = traced(clear_classifier(), tmp_path / "mirav2.pt")
     out = tmp_path / "converted"
     run = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--calibration",
-                      str(calibration), "--out", str(out), registry=registry.root)  # fmt: skip
+                      str(samples), "--samples", str(samples), "--out", str(out),
+                      registry=registry.root)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "note: models/mirav2.yaml declares precision fp32; set precision: int8" in run.stdout
 
@@ -146,7 +166,7 @@ def test_packaging_refuses_a_precision_the_report_or_registry_does_not_back(
 
 
 def test_calibration_that_does_not_decode_names_the_image_and_writes_nothing(
-    registry, calibration, tmp_path
+    registry, calibration, samples, tmp_path
 ):
     source = traced(clear_classifier(), tmp_path / "mirav2.pt")
     broken = tmp_path / "calibration"
@@ -157,7 +177,8 @@ def test_calibration_that_does_not_decode_names_the_image_and_writes_nothing(
     out = tmp_path / "converted"
 
     run = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--calibration",
-                      str(broken), "--out", str(out), registry=registry.root)  # fmt: skip
+                      str(broken), "--samples", str(samples), "--out", str(out),
+                      registry=registry.root)  # fmt: skip
 
     assert run.returncode == 2
     assert f"calibration image {broken / 'truncated.jpg'} does not decode" in run.stderr
@@ -166,3 +187,30 @@ def test_calibration_that_does_not_decode_names_the_image_and_writes_nothing(
                           registry=registry.root)  # fmt: skip
     assert without.returncode == 2
     assert "--int8 needs --calibration DIR" in without.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ([], "error: --int8 is judged on the camera traps' own images: add --samples DIR with at "
+             "least 100, or --accept-int8 REASON to judge it on synthetic ones"),
+        (["--samples", "few"], "error: --samples holds 3 images; the INT8 gate needs at least 100"),
+        (["--samples", "same"], "error: --samples: all 3 images are the same; use varied ones"),
+    ],
+)  # fmt: skip
+def test_int8_is_judged_on_enough_varied_samples_or_refused(calibration, tmp_path, extra, error):
+    rng = np.random.default_rng(3)
+    (tmp_path / "few").mkdir()
+    (tmp_path / "same").mkdir()
+    one = photo_like(640, 480, rng)
+    for index in range(3):
+        photo_like(640, 480, rng).save(tmp_path / "few" / f"{index}.jpg")
+        one.save(tmp_path / "same" / f"{index}.jpg")
+    extra = [str(tmp_path / e) if e in ("few", "same") else e for e in extra]
+    source = traced(clear_classifier(), tmp_path / "mirav2.pt")
+    run = run_convert("mirav2", source, "--from", "torchscript", "--int8", "--calibration",
+                      str(calibration), *extra, "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 2
+    assert error in run.stderr
+    assert not (tmp_path / "o").exists()

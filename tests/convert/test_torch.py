@@ -263,3 +263,24 @@ def test_a_forward_that_needs_a_second_input_is_refused_naming_it(tmp_path):
         run.stderr
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_an_onnx_graph_with_two_inputs_is_refused_naming_them(tmp_path):
+    from onnx import TensorProto, helper
+
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 5]) for n in "ab"]
+    output = helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 5])
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["out"])], "two", inputs, [output]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    source = tmp_path / "two.onnx"
+    source.write_bytes(model.SerializeToString())
+    run = run_convert("mirav2", source, "--from", "onnx", "--out", str(tmp_path / "o"),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 2
+    assert (
+        f"error: {source} takes 2 inputs (a, b); the runtime feeds the model one image"
+        in run.stderr
+    )
+    assert not (tmp_path / "o").exists()

@@ -200,3 +200,16 @@ def test_artifact_build_refuses_a_model_whose_outputs_are_not_its_classes(tmp_pa
         "label file; preprocessing: the handler is not public; take it from the live endpoint's "
         "image)\n"
     )
+
+
+def test_artifact_build_names_everything_missing_at_once(tmp_path):
+    graph = tmp_path / "classifier.onnx"
+    graph.write_bytes(b"not read: the registry is refused first")
+    run = run_ops("artifact", "build", "speciesnetv401a", "--onnx", str(graph), "--detector",
+                  str(graph), "--out", str(tmp_path / "model.tar.gz"))  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    for missing in ("has no classes in the registry", "needs --geofence",
+                    "needs the registry's taxonomy_file"):  # fmt: skip
+        assert missing in run.stderr
+    assert not (tmp_path / "model.tar.gz").exists()

@@ -36,6 +36,9 @@ INT8_MIN_BOX_F1 = 0.95
 #: confidences (both 0..1), by at most a tenth. Top-1 and F1 alone pass a broken graph on inputs
 #: where the model answers one class for everything.
 INT8_MAX_PROBABILITY_DIFF = 0.1
+#: The gate is judged on the engineer's own images, at least this many: top-1 agreement of 0.99
+#: tells one changed label in a hundred only over a hundred images.
+INT8_MIN_SAMPLES = 100
 BOX_MATCH_IOU = 0.5
 
 
