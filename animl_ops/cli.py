@@ -102,6 +102,16 @@ RegistryOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+LatencyRatioOption = Annotated[
+    float | None,
+    typer.Option(
+        "--latency-ratio",
+        min=0.01,
+        max=10,
+        help="a faster graph's latency as a share of this one's (int8.latency_ratio of "
+        "conversion.json): what it saves in cost and concurrency",
+    ),
+]
 
 
 def _working(message: str) -> AbstractContextManager:
@@ -271,15 +281,7 @@ def quota_plan(
     headroom: Annotated[
         float, typer.Option("--headroom", min=0, max=4, help="over the observed peak")
     ] = quota_plan_model.DEFAULT_HEADROOM,
-    latency_ratio: Annotated[
-        float | None,
-        typer.Option(
-            "--latency-ratio",
-            min=0.01,
-            max=10,
-            help="what a faster graph would need (int8.latency_ratio of conversion.json)",
-        ),
-    ] = None,
+    latency_ratio: LatencyRatioOption = None,
     report: Annotated[
         Path | None,
         typer.Option("--report", help="conversion.json of an INT8 graph: its latency ratio"),
@@ -575,16 +577,7 @@ def cost(
     prices: Annotated[
         Path, typer.Option("--prices", help="dated price list (YAML)")
     ] = cost_model.DEFAULT_PRICES,
-    latency_ratio: Annotated[
-        float | None,
-        typer.Option(
-            "--latency-ratio",
-            min=0.01,
-            max=10,
-            help="a faster graph's latency as a share of this one's (int8.latency_ratio of "
-            "conversion.json): what it saves in cost and concurrency",
-        ),
-    ] = None,
+    latency_ratio: LatencyRatioOption = None,
     registry: RegistryOption = DEFAULT_REGISTRY_DIR,
     as_json: JsonOption = False,
 ) -> None:

@@ -32,9 +32,7 @@ from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
-sys.path[:0] = [str(CONTAINER_DIR), str(Path(__file__).parent)]
-
-from architectures import resnet50, yolov5x6  # noqa: E402
+sys.path[:0] = [str(CONTAINER_DIR), str(REPO_ROOT)]
 
 from animl_contract.artifact import parse_artifact_config  # noqa: E402
 from animl_serve import geometry  # noqa: E402
@@ -44,6 +42,7 @@ from animl_serve.handlers import Limits, load_handler  # noqa: E402
 from animl_serve.handlers.base import crop_and_resize, to_batch  # noqa: E402
 from animl_serve.images import decode_image  # noqa: E402
 from animl_serve.package import build  # noqa: E402
+from benchmarks.architectures import resnet50, yolov5x6  # noqa: E402
 
 MD_LABELS = ["1", "2", "3"]
 CLASSIFIER_CLASSES = [f"species {i}" for i in range(24)]

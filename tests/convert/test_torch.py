@@ -22,7 +22,7 @@ from tests.convert.commands import (  # noqa: E402
     photo,
     run_convert,
 )
-from tests.convert.torch_models import NoisyClassifier, TinyClassifier, TinyViT, TwoInputs  # noqa: E402
+from tests.convert.torch_models import NoisyClassifier, TinyClassifier, TwoInputs, tiny_vit  # noqa: E402
 from tests.registries import FIXTURE_REGISTRY, fixture_fleet  # noqa: E402
 
 CODE_FILE = Path(__file__).with_name("torch_models.py")
@@ -229,8 +229,7 @@ def test_an_unknown_model_is_refused_naming_those_the_registry_declares(tmp_path
 def test_a_scripted_vit_with_optional_arguments_is_exported_behind_a_one_input_wrapper(tmp_path):
     """DeepFaune's shape: timm 1.x scripts its ViT with forward(x, attn_mask=None,
     is_causal=False), which the exporter alone fails on (an INTERNAL ASSERT in graph_utils.cpp)."""
-    torch.manual_seed(0)
-    module = TinyViT().eval()
+    module = tiny_vit()
     source = tmp_path / "deepfaune.pt"
     torch.jit.script(module).save(str(source))
     out = tmp_path / "converted"

@@ -9,6 +9,8 @@ import math
 import torch
 from torch import nn
 
+from benchmarks.torch_architectures import Vit
+
 
 class TinyClassifier(nn.Module):
     """A crop classifier: strided convolutions, a pool to about 4 x 4 (so that where things are
@@ -58,53 +60,11 @@ def close_call_classifier(spread: float = 0.001) -> TinyClassifier:
     return model
 
 
-class Block(nn.Module):
-    """timm's ViT block: pre-norm attention over qkv, then a pre-norm MLP, both residual."""
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
-
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        b, n, c = x.shape
-        qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, self.heads, c // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        scores = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5
-        if attn_mask is not None:
-            scores = scores + attn_mask
-        attended = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, c)
-        x = x + self.proj(attended)
-        return x + self.mlp(self.norm2(x))
-
-
-class TinyViT(nn.Module):
-    """A vision transformer shaped as timm 1.x scripts its ViT (DeepFaune is one): patches, a
-    class token, attention blocks and a head, and forward(x, attn_mask=None, is_causal=False)."""
-
-    def __init__(self, classes: int = 24, input_size: int = 182, patch: int = 14) -> None:
-        super().__init__()
-        self.patches = nn.Conv2d(3, 32, patch, stride=patch)
-        tokens = (input_size // patch) ** 2 + 1
-        self.cls_token = nn.Parameter(torch.randn(1, 1, 32) * 0.02)
-        self.position = nn.Parameter(torch.randn(1, tokens, 32) * 0.02)
-        self.blocks = nn.ModuleList([Block(32, 4), Block(32, 4)])
-        self.norm = nn.LayerNorm(32)
-        self.head = nn.Linear(32, classes)
-
-    def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
-    ) -> torch.Tensor:
-        tokens = self.patches(x).flatten(2).transpose(1, 2)
-        tokens = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), tokens], dim=1)
-        tokens = tokens + self.position
-        for block in self.blocks:
-            tokens = block(tokens, attn_mask)
-        if is_causal:  # as timm's signature has it; Animl's classifiers never set it
-            tokens = tokens.flip(1)
-        return self.head(self.norm(tokens)[:, 0])
+def tiny_vit() -> Vit:
+    """DeepFaune's shape (timm's ViT, scripted with forward(x, attn_mask=None, is_causal=False)),
+    small: 182 x 182 in patches of 14, two blocks of width 32, 24 classes."""
+    torch.manual_seed(0)
+    return Vit(24, size=182, patch=14, dim=32, depth=2, heads=4).eval()
 
 
 class TwoInputs(nn.Module):
