@@ -15,6 +15,7 @@ torch = pytest.importorskip(
 
 from animl_contract.conversion import FP32_MAX_PROBABILITY_DIFF, ConversionReport  # noqa: E402
 from animl_convert.sources import TorchSource  # noqa: E402
+from benchmarks.torch_architectures import efficientnet  # noqa: E402
 from model_registry.artifact import artifact_config  # noqa: E402
 from tests.convert.commands import (  # noqa: E402
     assert_classifier_serves_as,
@@ -283,3 +284,27 @@ def test_an_onnx_graph_with_two_inputs_is_refused_naming_them(tmp_path):
         in run.stderr
     )
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("how", ["trace", "script"])
+def test_an_efficientnet_traced_or_scripted_converts_and_serves_its_answers(tmp_path, how):
+    """mirav2's and nzdoc's shape: depthwise convolutions, squeeze-and-excitation, SiLU."""
+    torch.manual_seed(0)
+    module = efficientnet(5, width=0.25, depth=0.34)
+    scripted = (
+        torch.jit.trace(module, torch.rand(1, 3, 300, 300))
+        if how == "trace"
+        else torch.jit.script(module)
+    )
+    source = tmp_path / "mirav2.pt"
+    scripted.save(str(source))
+    out = tmp_path / "converted"
+    run = run_convert("mirav2", source, "--from", "torchscript", "--out", str(out),
+                      registry=FIXTURE_REGISTRY)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = report_of(out)
+    assert report.fp32.max_probability_diff is not None
+    assert report.fp32.max_probability_diff <= FP32_MAX_PROBABILITY_DIFF
+    archive = tmp_path / "model.tar.gz"
+    assert package("mirav2", out, archive).returncode == 0
+    assert_serves_the_sources_answers("mirav2", module, archive)
