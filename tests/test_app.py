@@ -239,3 +239,8 @@ def test_a_failed_make_synth_leaves_the_last_good_assembly_as_it_was(registry, t
     assert f"synthesis failed; {out} is as it was before" in failed.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not (tmp_path / "out.synth").exists()
+    # make diff against it says why the new synthesis failed, and leaves it as it was too.
+    diff = _make(registry, out, "diff")
+    assert diff.returncode != 0
+    assert "endpoints.batch.memory_mb: 5000 must be 1024..6144 in steps of 1024" in diff.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

@@ -13,7 +13,11 @@ if ! compgen -G "$out/*.template.json" >/dev/null; then
   echo "no templates in $out: run make synth before the change first" >&2
   exit 2
 fi
-"$here/synth.sh" "$new" "$registry" >/dev/null || exit $?
+# Quiet when it succeeds (make synth printed the same warnings); everything when it fails.
+if ! synthesis=$("$here/synth.sh" "$new" "$registry" 2>&1); then
+  echo "$synthesis" >&2
+  exit 1
+fi
 
 stacks() { find "$1" -maxdepth 1 -name '*.template.json' -printf '%f\n' | sed 's/\.template\.json$//'; }
 changed=() same=() added=() removed=()
