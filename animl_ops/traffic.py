@@ -46,6 +46,11 @@ class Traffic:
         )
 
 
+def _period_end(moment: datetime, period: int) -> datetime:
+    seconds = moment.timestamp()
+    return datetime.fromtimestamp((seconds // period + 1) * period, tz=moment.tzinfo)
+
+
 def _query(query_id: str, endpoint: str, metric: str, stat: str, period: int) -> dict:
     dimensions = [{"Name": "EndpointName", "Value": endpoint},
                   {"Name": "VariantName", "Value": VARIANT_NAME}]  # fmt: skip
@@ -63,7 +68,11 @@ def read_traffic(cloudwatch, endpoint: str, start: datetime, end: datetime) -> T
     """One GetMetricData call (paginated): utilization per period, and over the whole window the
     invocations and ModelLatency's p50 and p99 (CloudWatch publishes it in microseconds)."""
     period = period_for((end - start) / timedelta(days=1))
-    whole = max(period, int((end - start).total_seconds()) // period * period)
+    # To the end of the period under way, so that the latest datapoints count (GetMetricData
+    # takes [StartTime, EndTime), and an EndTime of now drops what was published this second).
+    end = _period_end(end, period)
+    whole = -(-int((end - start).total_seconds()) // period) * period
+    start = end - timedelta(seconds=whole)
     queries = [
         _query("utilization", endpoint, "ServerlessConcurrentExecutionsUtilization", "Maximum", period),
         _query("invocations", endpoint, "Invocations", "Sum", whole),

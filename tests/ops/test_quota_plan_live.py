@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from animl_contract.conversion import Agreement, ConversionReport, Int8Report
+from animl_ops.traffic import read_traffic
 from tests.ops.conftest import run_ops
 from tests.ops.test_quota import deploy_the_registry_by_hand
 
@@ -170,3 +171,15 @@ def test_an_int8_report_shows_what_the_faster_graph_would_free(traffic, registry
         refused.stderr
         == f"error: --report {fp32}: the conversion has no INT8 graph (no int8 section)\n"
     )
+
+
+def test_what_was_published_this_second_counts(emulator, animl_account):
+    """GetMetricData takes [StartTime, EndTime): the reader ends its window at the end of the
+    period under way, not at now, or a call of the last second would not count."""
+    now = datetime.now(UTC)
+    dimensions = [{"Name": "EndpointName", "Value": "nzdoc-batch"},
+                  {"Name": "VariantName", "Value": "AllTraffic"}]  # fmt: skip
+    cloudwatch = emulator.client("cloudwatch", animl_account, REGION)
+    cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+        {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1.0, "Timestamp": now}])  # fmt: skip
+    assert read_traffic(cloudwatch, "nzdoc-batch", now - timedelta(days=1), now).invocations == 1
