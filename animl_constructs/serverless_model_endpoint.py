@@ -22,6 +22,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from animl_constructs.construct_ids import CONFIG_ID, ENDPOINT_ID, MODEL_ID, parameter_id
 from animl_contract import limits
 
 ECR_PULL_ACTIONS = [
@@ -138,7 +139,7 @@ class ServerlessModelEndpoint(Construct):
 
         self.model = sagemaker.CfnModel(
             self,
-            "Model",
+            MODEL_ID,
             execution_role_arn=self.role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image_uri,
@@ -149,7 +150,7 @@ class ServerlessModelEndpoint(Construct):
         )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
-            "Config",
+            CONFIG_ID,
             kms_key_id=props.kms_key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
@@ -166,7 +167,7 @@ class ServerlessModelEndpoint(Construct):
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
-            "Endpoint",
+            ENDPOINT_ID,
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             tags=tags,
@@ -181,7 +182,7 @@ class ServerlessModelEndpoint(Construct):
     def _parameter(self, stage: str, name: str, value: str) -> ssm.StringParameter:
         parameter = ssm.StringParameter(
             self,
-            f"Parameter-{stage}",
+            parameter_id(stage),
             parameter_name=name,
             string_value=value,
             description=f"SageMaker endpoint {self.endpoint_name} for the {stage} stage",

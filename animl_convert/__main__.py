@@ -1,6 +1,6 @@
 import sys
 
-from animl_ops.local_runtime import RUNTIME_DIR
+from checkout import RUNTIME_DIR
 
 # The inputs are prepared, and detector outputs decoded, by the runtime's own code.
 sys.path.insert(0, str(RUNTIME_DIR))

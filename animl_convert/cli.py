@@ -14,7 +14,9 @@ from animl_contract.conversion import ConversionReport, SourceFormat
 from animl_convert.convert import Request, convert
 from animl_convert.errors import CheckFailed, ConversionError
 from animl_ops import paths
-from model_registry.loader import DEFAULT_REGISTRY_DIR, RegistryError, UnknownName, load_fleet
+from checkout import REGISTRY_DIR
+from model_registry.loader import UnknownName, load_fleet
+from model_registry.registry_files import RegistryError
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)  # see animl_ops.cli
 err = Console(stderr=True, soft_wrap=True)
@@ -76,7 +78,7 @@ def main(
     ] = None,
     registry: Annotated[
         Path, typer.Option("--registry", envvar="ANIML_REGISTRY", show_default=False)
-    ] = DEFAULT_REGISTRY_DIR,
+    ] = REGISTRY_DIR,
 ) -> None:
     """Convert, verify against the source and, with --int8, quantize: nothing is written unless
     every check passes. Then package with `python -m animl_ops artifact build MODEL --onnx

@@ -5,7 +5,3 @@
 the `docker` CLI for image assets; `cdk_cli`: the real `npx cdk` pointed at the emulator;
 `deployment`: an environment of a registry, bootstrapped and deployed; `demo`: `make demo`.
 """
-
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from animl_emulator import REPO_ROOT
 from animl_emulator.docker_standin import ENGINE_VARIABLE
 from animl_emulator.emulator import Account, Emulator
+from checkout import REPO_ROOT, with_pinned_node
 
 DOCKER_STANDIN = Path(__file__).with_name("docker_standin.py")
 COMMAND_TIMEOUT_S = 300
@@ -19,10 +19,7 @@ COMMAND_TIMEOUT_S = 300
 def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
     """`npx cdk synth` as an ops engineer runs it, with AWS credentials and endpoints unset."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
+    env = with_pinned_node(env) | {"AWS_EC2_METADATA_DISABLED": "true"}
     args = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir)]
     for item in context:
         args += ["--context", item]
@@ -47,7 +44,7 @@ class CdkCli:
         self.account = account
         self.region = region
         self.docker_log = workdir / "docker-calls.jsonl"
-        self.env = emulator.env(account, region) | {
+        self.env = with_pinned_node(emulator.env(account, region)) | {
             "CDK_DOCKER": str(DOCKER_STANDIN),
             "DOCKER_STANDIN_LOG": str(self.docker_log),
             ENGINE_VARIABLE: "1" if emulator.local_sagemaker else "0",

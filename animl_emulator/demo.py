@@ -25,7 +25,8 @@ from animl_emulator.docker_engine import ImageUnavailable, ensure_base_image
 from animl_emulator.emulator import running_emulator
 from animl_ops.smoke import smoke_endpoint
 from animl_ops.terminal import stdout_console
-from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
+from checkout import REGISTRY_DIR
+from model_registry.loader import load_fleet
 
 #: One model of each family, invoked at the end as the Animl API calls it.
 INVOKED = {"detector": "megadetector-v5a", "crop-classifier": "mirav2",
@@ -98,7 +99,7 @@ def main() -> int:
         engine = False
     with tempfile.TemporaryDirectory(prefix="animl-demo-") as temp:
         workdir = Path(temp)
-        registry, artifacts = DEFAULT_REGISTRY_DIR, None
+        registry, artifacts = REGISTRY_DIR, None
         environment = load_fleet(registry).environment(args.environment)
         if engine:
             step("sample artifacts for " + ", ".join(INVOKED.values()))

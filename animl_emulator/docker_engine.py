@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from animl_emulator.docker_standin import BASE_IMAGE_VARIABLE
-from animl_ops.local_runtime import RUNTIME_DIR
+from checkout import RUNTIME_DIR
 
 #: What `make base-image` builds from Debian packages where the default base cannot be pulled.
 DEBIAN_BASE_IMAGE = "animl-serve-base:bookworm"

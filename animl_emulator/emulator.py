@@ -15,13 +15,13 @@ from pathlib import Path
 
 import boto3
 
-from animl_emulator import REPO_ROOT
 from animl_emulator.local_sagemaker.settings import (
     CONTAINER_LABEL,
     DEFAULT_IDLE_SECONDS,
     LocalSageMakerSettings,
 )
 from animl_ops.local_runtime import free_port, stop
+from checkout import REPO_ROOT
 
 # moto's own default account: plain test credentials act in it.
 DEFAULT_ACCOUNT = "123456789012"

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from animl_contract.artifact import TAXONOMY_FILE
-from animl_ops.local_runtime import RUNTIME_DIR
+from checkout import RUNTIME_DIR
 from model_registry.artifact import (
     NotPackageableError,
     artifact_config,

@@ -9,7 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from checkout import REPO_ROOT, with_pinned_node
+
 TIMEOUT_S = 600
 
 
@@ -28,6 +29,20 @@ class Assembly:
             raise CdkCommandError(f"the assembly in {self.directory} has no stack {stack}")
         return json.loads((self.directory / artifact["properties"]["templateFile"]).read_text())
 
+    def file_assets_bucket(self, stack: str) -> str:
+        """The bootstrap bucket the stack's template is published to, from the assets manifest
+        the app's synthesizer wrote (its qualifier is the app's setting, not a constant here)."""
+        manifest = json.loads((self.directory / "manifest.json").read_text())
+        assets = manifest["artifacts"].get(f"{stack}.assets")
+        if assets is None:
+            raise CdkCommandError(f"the assembly in {self.directory} has no assets of {stack}")
+        files = json.loads((self.directory / assets["properties"]["file"]).read_text())["files"]
+        template = f"{stack}.template.json"
+        for asset in files.values():
+            if asset["source"].get("path") == template:
+                return next(iter(asset["destinations"].values()))["bucketName"]
+        raise CdkCommandError(f"the assets of {stack} do not publish its template")
+
     def stacks(self) -> list[str]:
         manifest = json.loads((self.directory / "manifest.json").read_text())
         return sorted(
@@ -43,7 +58,7 @@ class CdkRunner:
     workdir: Path
 
     def _run(self, *args: str) -> str:
-        env = os.environ | {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        env = with_pinned_node(os.environ)
         command = ["npx", "--no-install", "cdk", *args]
         result = subprocess.run(
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S

@@ -13,7 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from model_registry.loader import CLASSES_FOLDER, MODELS_FOLDER, RegistryError, load_fleet
+from model_registry.loader import CLASSES_FOLDER, MODELS_FOLDER, load_fleet
+from model_registry.registry_files import RegistryError
 
 
 class ImportFailed(ValueError):  # noqa: N818 - reads as the condition it reports

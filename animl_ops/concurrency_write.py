@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from animl_ops.quota import planned_usage
-from model_registry.loader import ENVIRONMENTS_FILE, MODELS_FOLDER, RegistryError, load_fleet
+from model_registry.loader import ENVIRONMENTS_FILE, MODELS_FOLDER, load_fleet
+from model_registry.registry_files import RegistryError
 from model_registry.schema import EnvironmentSpec
 
 #: A mapping key, or a list item picked by its `name:`.

@@ -1,10 +1,13 @@
-"""What one account and region really holds: SageMaker endpoints and the `/ml/` SSM parameters."""
+"""What one account and region really holds: SageMaker endpoints and the `/ml/` SSM parameters.
+The one reader of them, for `quota --live`, `smoke` and `migrate`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-PARAMETER_PREFIX = "/ml/"
+from model_registry.naming import PARAMETER_PREFIX
+
 TAKEOVER_TAG = "animl:takeover-of"
 
 
@@ -19,6 +22,8 @@ class DeployedEndpoint:
     provisioned_concurrency: int | None
     #: The registry endpoint this hand-made one is being replaced by (`migrate run`), if any.
     replaced_by: str | None = None
+    arn: str = ""
+    models: tuple[str, ...] = ()
 
     @property
     def serverless(self) -> bool:
@@ -31,6 +36,7 @@ class Inventory:
     config_names: frozenset[str]
     model_names: frozenset[str]
     parameters: dict[str, str]
+    parameters_modified: dict[str, datetime] = field(default_factory=dict)
 
     def serverless_concurrency(self) -> int:
         return sum(e.max_concurrency or 0 for e in self.endpoints.values())
@@ -47,10 +53,10 @@ def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
     described = sagemaker.describe_endpoint(EndpointName=name)
     config_name = described["EndpointConfigName"]
     tags = sagemaker.list_tags(ResourceArn=described["EndpointArn"]).get("Tags", [])
-    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
+    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
         "ProductionVariants"
-    ][0]
-    serverless = variant.get("ServerlessConfig", {})
+    ]
+    serverless = variants[0].get("ServerlessConfig", {})
     return DeployedEndpoint(
         name=name,
         status=summary["EndpointStatus"],
@@ -59,6 +65,8 @@ def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
         max_concurrency=serverless.get("MaxConcurrency"),
         provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
         replaced_by=next((t["Value"] for t in tags if t["Key"] == TAKEOVER_TAG), None),
+        arn=described["EndpointArn"],
+        models=tuple(v["ModelName"] for v in variants),
     )
 
 
@@ -76,4 +84,5 @@ def read_inventory(sagemaker, ssm) -> Inventory:
         ),
         model_names=frozenset(m["ModelName"] for m in _pages(sagemaker, "list_models", "Models")),
         parameters={p["Name"]: p["Value"] for p in parameters},
+        parameters_modified={p["Name"]: p["LastModifiedDate"] for p in parameters},
     )

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "containers" / "animl-serve"
+from checkout import RUNTIME_DIR
+
 START_TIMEOUT_S = 60
 
 

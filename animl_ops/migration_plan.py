@@ -4,8 +4,8 @@ Each endpoint of the registry moves through: adopt (tag the hand-made endpoint i
 lower (only when the quota leaves no room: a smaller config for the old endpoint), create (the
 stack's endpoint, without its parameters), flip (after a smoke test, the parameters name the new
 endpoint), import (the stack takes the parameters over), delete (the old endpoint, once no
-parameter has named it for the drain time). The state is read from the account each time, so a
-run that stops anywhere continues where it is.
+parameter has named it for the drain time, then the configs and models it was tagged with). The
+state is read from the account each time, so a run that stops anywhere continues where it is.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Target:
     parameters: tuple[str, ...]
     endpoint_logical_id: str
     parameter_logical_ids: tuple[str, ...]
+    config_logical_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Progress:
     flipped: bool  # every parameter names the managed endpoint
     flipped_at: datetime | None  # when the last parameter was flipped
     imported: bool
+    # The hand-made configs and models tagged for this target that no endpoint uses any more.
+    leftovers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ def next_step(state: FleetState, now: datetime, drain: timedelta) -> Step | Wait
     for p in progress:
         if p.old is not None and not p.adopted:
             return Step("adopt", p.target, f"tag {p.old} as the endpoint it replaces")
+    for p in progress:
+        if p.old is None and p.leftovers:
+            return Step("delete", p.target, f"delete what is left of it: {', '.join(p.leftovers)}")
     draining = _draining(state)
     for p in draining:
         assert p.flipped_at is not None
@@ -151,7 +157,7 @@ def apply(state: FleetState, step: Step, now: datetime) -> FleetState:
             return replace(p, flipped=True, flipped_at=now)
         if step.action == "import":
             return replace(p, imported=True)
-        return replace(p, old=None, old_concurrency=None)
+        return replace(p, old=None, old_concurrency=None, leftovers=())
 
     return replace(state, progress=tuple(change(p) for p in state.progress))
 

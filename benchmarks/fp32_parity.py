@@ -12,21 +12,17 @@ probabilities Animl reads after softmax.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "containers" / "animl-serve")]
-
-from animl_contract.preprocessing import Preprocessing  # noqa: E402
-from animl_convert.inputs import prepared, synthetic_images  # noqa: E402
-from animl_convert.parity import probabilities  # noqa: E402
-from animl_convert.sources import OnnxSource, torchscript_source  # noqa: E402
-from benchmarks.torch_architectures import Vit, efficientnet  # noqa: E402
+from animl_contract.preprocessing import Preprocessing
+from animl_convert.inputs import prepared, synthetic_images
+from animl_convert.parity import probabilities
+from animl_convert.sources import OnnxSource, torchscript_source
+from benchmarks.torch_architectures import Vit, efficientnet
 
 
 def flat_images(pre: Preprocessing, count: int) -> np.ndarray:

@@ -14,7 +14,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -22,14 +21,12 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "containers" / "animl-serve")]
-
-from animl_emulator import sample_artifacts  # noqa: E402
-from animl_emulator.docker_engine import base_image, build_runtime_image  # noqa: E402
-from animl_ops.local_runtime import free_port  # noqa: E402
-from animl_ops.mlmodel import sample_call  # noqa: E402
-from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet  # noqa: E402
+from animl_emulator import sample_artifacts
+from animl_emulator.docker_engine import base_image, build_runtime_image
+from animl_ops.local_runtime import free_port
+from animl_ops.mlmodel import sample_call
+from checkout import REGISTRY_DIR
+from model_registry.loader import load_fleet
 
 IMAGE = "animl-serve:bench"
 MODELS = {
@@ -109,7 +106,7 @@ def main() -> None:
         print(f"  {size / 1e6:7.1f} MB  {name}")
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
-        registry = sample_artifacts.sample_registry(DEFAULT_REGISTRY_DIR, work / "registry")
+        registry = sample_artifacts.sample_registry(REGISTRY_DIR, work / "registry")
         fleet = load_fleet(registry)
         built = sample_artifacts.build(registry, list(MODELS.values()), "us-west-2", work / "a")
         print(f"cold start at {MEMORY_MB} MB, fastest / median of {args.runs} (sample artifacts):")

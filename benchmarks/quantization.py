@@ -24,16 +24,13 @@ from typing import Any
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "containers" / "animl-serve")]
-
-from animl_contract.preprocessing import Preprocessing  # noqa: E402
-from animl_convert.inputs import synthetic_images  # noqa: E402
-from animl_convert.quantize import quantize_int8  # noqa: E402
-from animl_convert.sources import torchscript_source  # noqa: E402
-from animl_ops import cost  # noqa: E402
-from benchmarks.architectures import resnet50, yolov5x6  # noqa: E402
-from benchmarks.torch_architectures import Vit, efficientnet  # noqa: E402
+from animl_contract.preprocessing import Preprocessing
+from animl_convert.inputs import synthetic_images
+from animl_convert.quantize import quantize_int8
+from animl_convert.sources import torchscript_source
+from animl_ops import cost
+from benchmarks.architectures import resnet50, yolov5x6
+from benchmarks.torch_architectures import Vit, efficientnet
 
 #: Targets on this machine (issue 14): INT8 latency as a share of FP32's.
 TARGETS = {"MegaDetector v5 (YOLOv5x6, 1280x1280)": 0.4, "ResNet-50 classifier (224x224)": 0.75}

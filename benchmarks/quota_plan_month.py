@@ -16,14 +16,10 @@ its visibility timeout: 120 s real-time, 720 s bulk).
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from animl_ops.quota_plan import Deployed, plan_endpoint
 from animl_ops.traffic import Traffic

@@ -30,19 +30,16 @@ import httpx
 import numpy as np
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
-sys.path[:0] = [str(CONTAINER_DIR), str(REPO_ROOT)]
-
-from animl_contract.artifact import parse_artifact_config  # noqa: E402
-from animl_serve import geometry  # noqa: E402
-from animl_serve.backend import OnnxBackend, SessionOptions  # noqa: E402
-from animl_serve.cpu import usable_cpus  # noqa: E402
-from animl_serve.handlers import Limits, load_handler  # noqa: E402
-from animl_serve.handlers.base import crop_and_resize, to_batch  # noqa: E402
-from animl_serve.images import decode_image  # noqa: E402
-from animl_serve.package import build  # noqa: E402
-from benchmarks.architectures import resnet50, yolov5x6  # noqa: E402
+from animl_contract.artifact import parse_artifact_config
+from animl_serve import geometry
+from animl_serve.backend import OnnxBackend, SessionOptions
+from animl_serve.cpu import usable_cpus
+from animl_serve.handlers import Limits, load_handler
+from animl_serve.handlers.base import crop_and_resize, to_batch
+from animl_serve.images import decode_image
+from animl_serve.package import build
+from benchmarks.architectures import resnet50, yolov5x6
+from checkout import RUNTIME_DIR as CONTAINER_DIR
 
 MD_LABELS = ["1", "2", "3"]
 CLASSIFIER_CLASSES = [f"species {i}" for i in range(24)]

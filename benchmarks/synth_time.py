@@ -22,10 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from model_registry.synthetic import synthetic_model_names, write_synthetic_registry  # noqa: E402
+from checkout import REPO_ROOT, with_pinned_node
+from model_registry.synthetic import synthetic_model_names, write_synthetic_registry
 
 EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 L1_BASELINE = str(REPO_ROOT / "benchmarks" / "l1_baseline.py")
@@ -35,10 +33,9 @@ SIZES = {20: 4, 200: 8}
 
 def timed_run(args: list[str], context: dict[str, str]) -> float:
     with tempfile.TemporaryDirectory() as outdir:
-        env = os.environ | {
+        env = with_pinned_node(os.environ) | {
             "CDK_OUTDIR": outdir,
             "CDK_CONTEXT_JSON": json.dumps(context),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         }
         start = time.perf_counter()
         result = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True)

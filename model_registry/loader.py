@@ -2,60 +2,35 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from animl_contract.artifact import CONFIG_FILE, ArtifactConfigError, validation_problems
+from checkout import CONTAINERS_DIR, REGISTRY_DIR
 from model_registry.artifact import (
     NotPackageableError,
     artifact_config,
     disagreements,
     read_artifact_config,
 )
+from model_registry.file_fields import classes_file_labels
+from model_registry.model_rules import model_problems
+from model_registry.registry_files import Problem, RegistryError, display, read_yaml
 from model_registry.schema import (
     EnvironmentsFile,
     EnvironmentSpec,
     ModelSpec,
-    classes_file_labels,
 )
 from model_registry.sizes import size_problems, with_sizes
 from model_registry.suggestions import did_you_mean, schema_keys
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REGISTRY_DIR = REPO_ROOT / "model_registry"
-DEFAULT_CONTAINERS_DIR = REPO_ROOT / "containers"
 ENVIRONMENTS_FILE = "environments.yaml"
 MODELS_FOLDER = "models"
 CLASSES_FOLDER = "classes"
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}: {self.field}: {self.message}"
-            if self.field
-            else f"{self.file}: {self.message}"
-        )
-
-
-class RegistryError(Exception):
-    """Every problem found in the registry; str() gives one line per problem."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(dict.fromkeys(problems))
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"the model registry has {len(self.problems)} problem(s):\n{lines}")
 
 
 class UnknownName(LookupError):  # noqa: N818 - reads as the condition it reports
@@ -91,45 +66,6 @@ class Fleet:
             f"unknown environment {name!r}{did_you_mean(name, names)}; the registry declares: "
             f"{known}"
         )
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently; a registry must not."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _display(path: Path) -> str:
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
-    shown = _display(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(shown, "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"))
-        return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(shown, where, f"malformed YAML: {reason}"))
-        return None
-    if not isinstance(data, dict):
-        problems.append(Problem(shown, "", "must be a YAML mapping of field: value"))
-        return None
-    return data
 
 
 def _pydantic_problems(
@@ -195,7 +131,7 @@ def _local_artifact_problems(spec: ModelSpec, shown: str) -> list[Problem]:
     if not spec.artifact_is_local:
         return []
     archive = Path(spec.artifact)
-    where = f"artifact ({_display(archive)}:{CONFIG_FILE})"
+    where = f"artifact ({display(archive)}:{CONFIG_FILE})"
     try:
         actual = read_artifact_config(archive)
         expected = artifact_config(spec)
@@ -214,12 +150,12 @@ def _load_models(
 ) -> dict[str, ModelSpec]:
     files = sorted([*models_dir.glob("*.yaml"), *models_dir.glob("*.yml")])
     if not files:
-        problems.append(Problem(_display(models_dir), "", "no model files (*.yaml) found"))
+        problems.append(Problem(display(models_dir), "", "no model files (*.yaml) found"))
     models: dict[str, ModelSpec] = {}
     origin: dict[str, str] = {}
     for path in files:
-        shown = _display(path)
-        data = _read_yaml(path, problems)
+        shown = display(path)
+        data = read_yaml(path, problems)
         if data is None:
             continue
         context = {"file_dir": path.parent, "containers_dir": containers_dir}
@@ -232,7 +168,7 @@ def _load_models(
             continue
         problems.extend(
             _point_at_classes_file(
-                [Problem(shown, f, m) for f, m in spec.problems()], data, path.parent
+                [Problem(shown, f, m) for f, m in model_problems(spec)], data, path.parent
             )
         )
         if spec.name != path.name.split(".")[0]:
@@ -255,11 +191,11 @@ def _load_models(
 def _load_environments(
     path: Path, models: dict[str, ModelSpec], model_files: set[str], problems: list[Problem]
 ) -> tuple[EnvironmentSpec, ...]:
-    shown = _display(path)
+    shown = display(path)
     if not path.is_file():
         problems.append(Problem(shown, "", "the environments file does not exist"))
         return ()
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     if data is None:
         return ()
     labels = _environment_labels(data)
@@ -349,9 +285,7 @@ def _load_environments(
     return environments
 
 
-def load_fleet(
-    registry_dir: Path = DEFAULT_REGISTRY_DIR, containers_dir: Path = DEFAULT_CONTAINERS_DIR
-) -> Fleet:
+def load_fleet(registry_dir: Path = REGISTRY_DIR, containers_dir: Path = CONTAINERS_DIR) -> Fleet:
     """Validates every model file and the environments file; raises RegistryError listing all problems."""
     problems: list[Problem] = []
     models_dir = registry_dir / MODELS_FOLDER

@@ -14,24 +14,13 @@ from model_registry.naming import endpoint_name
 from model_registry.schema import EnvironmentSpec, ModelSpec
 from stacks.model_endpoints_stack import ModelEndpointsStack
 from stacks.monitoring_stacks import EndpointAlarmsStack, MonitoringStack
+from stacks.stack_names import alarms_stack_id, monitoring_stack_id, stack_id
 
 
 def shard_of(model_name: str, shards: int) -> int:
     """A model's stack depends only on its own name, so adding or removing others never moves it."""
     digest = hashlib.sha256(model_name.encode()).digest()
     return int.from_bytes(digest[:8], "big") % shards
-
-
-def stack_id(environment: EnvironmentSpec, shard: int) -> str:
-    return f"{environment.name}-endpoints-{shard:02d}"
-
-
-def monitoring_stack_id(environment: EnvironmentSpec) -> str:
-    return f"{environment.name}-monitoring"
-
-
-def alarms_stack_id(environment: EnvironmentSpec, shard: int) -> str:
-    return f"{environment.name}-alarms-{shard:02d}"
 
 
 def _shard_description(environment: EnvironmentSpec, shard: int) -> str:

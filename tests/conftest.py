@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from animl_emulator.emulator import Account, Emulator, running_emulator
+from checkout import with_pinned_node
 from tests import docker_engine
 from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, RegistryCopy
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The CDK app synthesized in-process starts its jsii Node.js from PATH.
+os.environ["PATH"] = with_pinned_node(os.environ)["PATH"]
 
 
 @pytest.fixture

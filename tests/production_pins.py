@@ -12,7 +12,8 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from model_registry.loader import DEFAULT_CONTAINERS_DIR, load_fleet
+from checkout import CONTAINERS_DIR
+from model_registry.loader import load_fleet
 from stacks.fleet import add_fleet
 from tests.registries import PRODUCTION_REGISTRY
 
@@ -24,8 +25,8 @@ def endpoint_logical_ids() -> dict[str, str]:
     """Endpoint name -> "stack/logical id", for every endpoint of the production Animl environment."""
     with tempfile.TemporaryDirectory() as outdir:
         app = cdk.App(outdir=outdir)
-        fleet = load_fleet(PRODUCTION_REGISTRY, DEFAULT_CONTAINERS_DIR)
-        add_fleet(app, fleet, DEFAULT_CONTAINERS_DIR)
+        fleet = load_fleet(PRODUCTION_REGISTRY, CONTAINERS_DIR)
+        add_fleet(app, fleet, CONTAINERS_DIR)
         stacks = {s.stack_name: s.template for s in app.synth().stacks}
     return {
         resource["Properties"]["EndpointName"]: f"{name}/{logical_id}"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from model_registry.loader import DEFAULT_REGISTRY_DIR, Fleet, load_fleet
+from checkout import REGISTRY_DIR, REPO_ROOT
+from model_registry.loader import Fleet, load_fleet
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_REGISTRY = REPO_ROOT / "tests" / "fixtures" / "registry"
-PRODUCTION_REGISTRY = DEFAULT_REGISTRY_DIR
+PRODUCTION_REGISTRY = REGISTRY_DIR
 
 
 @cache

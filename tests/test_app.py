@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from animl_emulator.cdk_cli import cdk_synth
+from checkout import REPO_ROOT
 from tests.production_pins import PIN_FILE, endpoint_logical_ids
-from tests.registries import FIXTURE_REGISTRY, REPO_ROOT
+from tests.registries import FIXTURE_REGISTRY
 
 ANIML_ENDPOINTS = {
     "megadetector-v5a": ("batch", "realtime"),

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.registries import REPO_ROOT
+from checkout import REPO_ROOT
 
 
 def test_constructs_resolves_to_the_library_from_the_repo_root():

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registries import FIXTURE_REGISTRY, REPO_ROOT
+from checkout import REPO_ROOT
+from tests.registries import FIXTURE_REGISTRY
 
 #: sysfs creates no files, for root neither: an output folder nobody can write, on any Linux.
 UNWRITABLE = Path("/sys")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model_registry.loader import RegistryError, load_fleet
+from model_registry.loader import load_fleet
+from model_registry.registry_files import RegistryError
 from model_registry.schema import ModelSpec
 from tests.ops.conftest import registry_artifact
 from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, fixture_fleet

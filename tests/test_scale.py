@@ -8,7 +8,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from model_registry.loader import DEFAULT_CONTAINERS_DIR, load_fleet
+from checkout import CONTAINERS_DIR
+from model_registry.loader import load_fleet
 from model_registry.synthetic import synthetic_model_names, write_synthetic_registry
 from stacks.fleet import add_fleet
 
@@ -17,7 +18,7 @@ CFN_RESOURCES_PER_STACK = 500
 
 def synthesize(root: Path) -> dict[str, dict]:
     app = cdk.App(outdir=str(root / "cdk.out"))
-    add_fleet(app, load_fleet(root, DEFAULT_CONTAINERS_DIR), DEFAULT_CONTAINERS_DIR)
+    add_fleet(app, load_fleet(root, CONTAINERS_DIR), CONTAINERS_DIR)
     return {s.stack_name: s.template for s in app.synth().stacks}
 
 

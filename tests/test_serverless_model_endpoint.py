@@ -15,7 +15,7 @@ from animl_constructs.serverless_model_endpoint import (
     ServerlessModelEndpoint,
     ServerlessModelEndpointProps,
 )
-from tests.registries import REPO_ROOT
+from checkout import REPO_ROOT
 
 ACCOUNT, REGION = "111122223333", "us-west-2"
 ARTIFACT = "s3://animl-model-zoo-us-west-2/mirav2/2.0/model.tar.gz"

@@ -19,9 +19,8 @@ from animl_emulator import sample_models as onnx_models
 from animl_emulator import sample_release as release
 from animl_ops import local_runtime
 from animl_serve.package import build
-from tests.registries import REPO_ROOT
+from checkout import RUNTIME_DIR as CONTAINER_DIR
 
-CONTAINER_DIR = REPO_ROOT / "containers" / "animl-serve"
 MD_LABELS = ["1", "2", "3"]
 CLASSIFIER_LABELS = ["red thing", "green thing", "blue thing", "Bird sp.", "fox"]
 SPECIESNET_LABELS = release.CLASSIFIER_LABELS

@@ -10,10 +10,10 @@ import subprocess
 import httpx
 import pytest
 
-from animl_ops.local_runtime import RUNTIME_DIR, serving
+from animl_ops.local_runtime import serving
+from checkout import REPO_ROOT, RUNTIME_DIR
 from tests.containers.conftest import b64, jpeg
 from tests.containers.test_server import classifier_request, invoke
-from tests.registries import REPO_ROOT
 
 MODEL_MOUNT = "/srv"
 STASH = "/mnt"

@@ -21,8 +21,9 @@ from animl_ops.local_runtime import invoke, serving_archive
 from animl_serve import geometry
 from animl_serve.handlers.base import class_scores, crop_and_resize, to_batch, top_indices
 from animl_serve.handlers.detector import detect
+from checkout import REPO_ROOT
 from tests.ops.conftest import OpsRun, run_ops
-from tests.registries import FIXTURE_REGISTRY, REPO_ROOT
+from tests.registries import FIXTURE_REGISTRY
 
 
 def package(

@@ -15,8 +15,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from checkout import REPO_ROOT  # noqa: E402
 from tests.convert.test_torch import classifier  # noqa: E402
-from tests.registries import REPO_ROOT  # noqa: E402
 
 #: What a user's clone holds besides the code: none of it is copied, the venv is linked.
 NOT_COPIED = shutil.ignore_patterns(

@@ -25,9 +25,10 @@ from animl_emulator.deployment import Deployment, deploy_environment
 from animl_emulator.emulator import running_emulator
 from animl_emulator.local_sagemaker.settings import CONTAINER_LABEL
 from animl_ops.smoke import smoke_endpoint
+from checkout import REPO_ROOT
 from model_registry.loader import load_fleet
 from tests.containers.conftest import b64, jpeg
-from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY, REPO_ROOT
+from tests.registries import ANIML_ACCOUNT, FIXTURE_REGISTRY
 
 REGION = "us-west-2"
 IDLE_SECONDS = 8

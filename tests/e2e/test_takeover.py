@@ -11,96 +11,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from animl_emulator.cdk_cli import CdkCli
 from animl_emulator.emulator import Account, Emulator
+from checkout import REPO_ROOT
 from model_registry.loader import load_fleet
 from tests.e2e.handmade_fleet import seed, with_own_images
-from tests.registries import REPO_ROOT, RegistryCopy
+from tests.e2e.takeover_invariants import Sampler
+from tests.registries import RegistryCopy
 
 REGION, QUOTA = "us-west-2", 1000
 DRAIN_SECONDS = 3.0
-
-
-@dataclass(eq=False)
-class Sampler(threading.Thread):
-    """Reads the 40 parameters and every endpoint as often as it can, noting any violation."""
-
-    emulator: Emulator
-    account: Account
-    parameters: set[str]
-    violations: list[str] = field(default_factory=list)
-    samples: int = 0
-    seen_totals: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__init__(daemon=True)
-        self.stopped = threading.Event()
-        self.last_named: dict[str, float] = {}
-        self.concurrency: dict[str, int] = {}
-
-    def run(self) -> None:
-        ssm = self.emulator.client("ssm", self.account, REGION)
-        sagemaker = self.emulator.client("sagemaker", self.account, REGION)
-        alive: set[str] = set()
-        while not self.stopped.is_set():
-            # A value is seen no earlier than its read starts, a deletion no later than its
-            # listing ends: the gap between them never comes out shorter than it was, however
-            # slowly a loaded machine answers.
-            read_at = time.monotonic()
-            values = {
-                p["Name"]: p["Value"]
-                for page in ssm.get_paginator("get_parameters_by_path").paginate(
-                    Path="/ml/", Recursive=True
-                )
-                for p in page["Parameters"]
-            }
-            endpoints = {
-                e["EndpointName"]: e["EndpointStatus"]
-                for page in sagemaker.get_paginator("list_endpoints").paginate()
-                for e in page["Endpoints"]
-            }
-            listed_at = time.monotonic()
-            for parameter in self.parameters:
-                value = values.get(parameter)
-                if value is None:
-                    self.violations.append(f"{parameter} missing")
-                elif endpoints.get(value) != "InService":
-                    self.violations.append(f"{parameter} names {value}: {endpoints.get(value)}")
-                else:
-                    self.last_named[value] = read_at
-            for gone in alive - set(endpoints):
-                named = self.last_named.get(gone)
-                if named is not None and listed_at - named < DRAIN_SECONDS:
-                    self.violations.append(f"{gone} deleted {listed_at - named:.1f} s after use")
-            alive = set(endpoints)
-            total = 0
-            for name in endpoints:
-                try:
-                    config = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
-                except sagemaker.exceptions.ClientError:
-                    continue  # deleted since the listing: it holds no concurrency any more
-                if config not in self.concurrency:
-                    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config)[
-                        "ProductionVariants"
-                    ][0]
-                    self.concurrency[config] = variant["ServerlessConfig"]["MaxConcurrency"]
-                total += self.concurrency[config]
-            if total > QUOTA:
-                self.violations.append(f"total max concurrency {total} over {QUOTA}")
-            self.seen_totals.append(total)
-            self.samples += 1
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join(timeout=30)
 
 
 def _answer(model) -> str:
@@ -184,7 +109,7 @@ def test_the_takeover_keeps_every_invariant_and_resumes_after_an_interruption(
     parameters = {p for e in made for p in (
         f"/ml/{e.model}-{e.kind}-endpoint-dev", f"/ml/{e.model}-{e.kind}-endpoint-prod")}  # fmt: skip
     assert len(parameters) == 40
-    sampler = Sampler(emulator, animl_account, parameters)
+    sampler = Sampler(emulator, animl_account, REGION, parameters, QUOTA, DRAIN_SECONDS)
     sampler.start()
     try:
         # Stopped by the run itself after step 25, not by a kill that lands wherever the

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from animl_emulator.docker_engine import engine_problem
-from tests.registries import REPO_ROOT
+from checkout import REPO_ROOT
 
 
 def test_a_base_that_cannot_be_pulled_skips_the_image_tests_with_one_line():

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from animl_emulator.cdk_cli import DOCKER_STANDIN
-from tests.registries import REPO_ROOT
+from checkout import REPO_ROOT
 
 
 def docker(log, *args: str, cwd=REPO_ROOT, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -96,6 +96,24 @@ def test_change_set_lookup(server):
     )  # fmt: skip
 
 
+def test_executed_change_sets(server):
+    cloudformation = client(server[1], "cloudformation")
+    stack, other = unique("executed"), unique("other")
+    for name in (stack, other):
+        cloudformation.create_change_set(
+            StackName=name, ChangeSetName=CHANGE_SET, ChangeSetType="CREATE",
+            TemplateBody=template({"P": parameter(f"/{unique('p')}", "1")}),
+        )  # fmt: skip
+    cloudformation.execute_change_set(StackName=stack, ChangeSetName=CHANGE_SET)
+    listed = cloudformation.list_change_sets(StackName=stack)["Summaries"]
+    defects = []
+    if any(c["StackName"] != stack for c in listed):
+        defects.append("listed across stacks")
+    if any(c["StackName"] == stack for c in listed):
+        defects.append("an executed stack keeps its change sets")
+    expect(server, defects, ["listed across stacks", "an executed stack keeps its change sets"])
+
+
 def test_resolved_ssm_parameters(server):
     emulator = server[1]
     cloudformation, ssm = client(emulator, "cloudformation"), client(emulator, "ssm")

@@ -15,9 +15,10 @@ from animl_contract.artifact import ArtifactConfig
 from animl_emulator import sample_models as onnx_models
 from animl_emulator.emulator import Account, Emulator
 from animl_serve.package import build
+from checkout import REPO_ROOT
 from model_registry.artifact import artifact_config
 from tests.containers.conftest import DETECTOR_PREDICTIONS
-from tests.registries import FIXTURE_REGISTRY, REPO_ROOT, fixture_fleet
+from tests.registries import FIXTURE_REGISTRY, fixture_fleet
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 
-from animl_ops.cli import _aws_failure
+from animl_ops.cli_common import aws_failure
 from animl_ops.inventory import DeployedEndpoint, Inventory
 from animl_ops.plan import planned_endpoints
 from animl_ops.quota import live_usage, planned_usage, read_quota
@@ -195,7 +195,7 @@ def test_a_throttled_call_says_to_wait_and_retry():
     throttled = botocore.exceptions.ClientError(
         {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListEndpoints"
     )
-    assert str(_aws_failure(throttled)) == (
+    assert str(aws_failure(throttled)) == (
         "AWS throttled the call (ThrottlingException): wait a minute and run it again"
     )
 

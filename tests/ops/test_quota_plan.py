@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from animl_ops.cli import _aws_failure
+from animl_ops.cli_common import aws_failure
 from animl_ops.plan_report import quota_request
 from animl_ops.quota_plan import DEFAULT_HEADROOM, FLOOR, Deployed, FleetPlan, plan_endpoint
 from animl_ops.traffic import Traffic, period_for, read_traffic
@@ -136,7 +136,7 @@ def test_access_denied_on_cloudwatch_is_one_line_naming_the_call():
         stub.add_client_error("get_metric_data", "AccessDenied", "not authorized to GetMetricData")
         with pytest.raises(botocore.exceptions.ClientError) as denied:
             read_traffic(cloudwatch, "mirav2-batch", START, NOW)
-    assert str(_aws_failure(denied.value)) == (
+    assert str(aws_failure(denied.value)) == (
         "AWS refused the call: An error occurred (AccessDenied) when calling the GetMetricData "
         "operation: not authorized to GetMetricData"
     )

@@ -21,7 +21,8 @@ from animl_ops import animl_api
 from animl_ops.local_runtime import serving_archive
 from animl_ops.mlmodel import api_record
 from animl_ops.response_format import check_format
-from model_registry.loader import DEFAULT_REGISTRY_DIR, load_fleet
+from checkout import REGISTRY_DIR
+from model_registry.loader import load_fleet
 from tests.containers.conftest import DETECTOR_PREDICTIONS, serve_until_exit
 from tests.ops.conftest import run_ops
 from tests.registries import RegistryCopy
@@ -49,7 +50,7 @@ def _fill_in_the_records(model: dict) -> None:
 def speciesnet(tmp_path_factory) -> Iterator[tuple[RegistryCopy, Path, str]]:
     """The registry with the test release imported, the artifact built from it, served."""
     root = tmp_path_factory.mktemp("registry") / "model_registry"
-    shutil.copytree(DEFAULT_REGISTRY_DIR, root, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(REGISTRY_DIR, root, ignore=shutil.ignore_patterns("*.py"))
     registry = RegistryCopy(root)
     files = tmp_path_factory.mktemp("release")
     (files / "labels.txt").write_text("\n".join(release.CLASSIFIER_LABELS) + "\n")
