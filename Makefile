@@ -10,7 +10,7 @@ export AWS_EC2_METADATA_DISABLED := true
 OUT ?= cdk.out
 REGISTRY ?= model_registry
 
-.PHONY: setup setup-dev setup-convert synth diff test test-fast test-docker base-image logical-ids demo lint format bench bench-int8 bench-serving bench-image bench-quota clean
+.PHONY: setup setup-dev setup-convert synth diff test test-fast test-docker base-image logical-ids demo lint format bench bench-int8 bench-serving bench-instance bench-image bench-quota clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ bench-int8: setup-convert
 
 bench-serving: setup-dev
 	$(BIN)/python -m benchmarks.serving
+
+## One container with many requests in flight, as on an instance-backed endpoint.
+bench-instance: setup-dev
+	$(BIN)/python -m benchmarks.instance_serving
 
 bench-image: setup-dev
 	$(BIN)/python -m benchmarks.image

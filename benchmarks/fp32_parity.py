@@ -7,7 +7,7 @@ smooth flat-ish ones, prepared by the runtime's pre-processing. Printed: the lar
 difference as a share of the output scale (the old rule), and the largest difference of the
 probabilities Animl reads after softmax.
 
-    .venv/bin/python benchmarks/fp32_parity.py
+    .venv/bin/python -m benchmarks.fp32_parity
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Builds the image with the chosen base (ANIML_BASE_IMAGE, else the Dockerfile's d
 serves the sample artifact of MegaDetector v5a, mirav2 and SpeciesNet (SpeciesNet with the sample
 release), each in a fresh container, --runs times, and prints the fastest and median.
 
-    .venv/bin/python benchmarks/image.py [--runs 3]
+    .venv/bin/python -m benchmarks.image [--runs 3]
 """
 
 from __future__ import annotations

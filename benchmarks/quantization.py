@@ -5,7 +5,7 @@ exported by the converter), random weights: the speed only: latency, peak memory
 each graph in a fresh process with the runtime's ONNX Runtime settings, then what the speed-up
 means for serverless cost and concurrency.
 
-    .venv/bin/python benchmarks/quantization.py [--runs N]      # make bench-int8
+    .venv/bin/python -m benchmarks.quantization [--runs N]      # make bench-int8
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ CloudWatch would publish it; for each headroom it prints reserved against recomm
 concurrency and the calls the second month would have seen throttled (each retried by SQS after
 its visibility timeout: 120 s real-time, 720 s bulk).
 
-    .venv/bin/python benchmarks/quota_plan_month.py [--seed 1]
+    .venv/bin/python -m benchmarks.quota_plan_month [--seed 1]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ per-image latency over real HTTP, and the server's peak RSS; in the same run, th
 Runtime session time on the same model and inputs (the floor) and our overhead above it. Then it
 compares session settings (graph optimization level, threads, a pre-optimized graph).
 
-    .venv/bin/python benchmarks/serving.py [--images 20] [--skip-settings]
+    .venv/bin/python -m benchmarks.serving [--images 20] [--skip-settings]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ endpoint and two parameters per endpoint, one role per stack, no image asset, no
 endpoint = (fastest run - fastest empty CDK app) / N, the fastest because this machine's noise
 only ever adds time; marginal = what each endpoint adds from 20 to 200.
 
-    .venv/bin/python benchmarks/synth_time.py [--repeat N]
+    .venv/bin/python -m benchmarks.synth_time [--repeat N]
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def test_a_takeover_stopped_after_any_call_finishes_on_the_next_run(emulator, fr
     assert set(expected["parameters"].values()) == {f"{MODEL}-batch"}
     assert expected["stack owns"].count("AWS::SSM::Parameter") == 2
 
-    for n in range(1, len(uninterrupted)):
+    for n in range(1, len(uninterrupted) + 1):
         first = CallLog(stop_after=n)
         account, takeover, executor = fresh_account(first)
         sampler = _sampler(emulator, account, takeover)
