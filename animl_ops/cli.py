@@ -32,9 +32,7 @@ from animl_ops.cli_common import OpsError, aws_failure, err
 from animl_ops.local_runtime import LocalRuntimeError
 from animl_ops.migration_state import MigrationError
 from animl_ops.smoke import SmokeError
-from model_registry.loader import (
-    UnknownName,
-)
+from model_registry.loader import UnknownName
 
 app = typer.Typer(
     add_completion=False,

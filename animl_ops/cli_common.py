@@ -11,9 +11,7 @@ import botocore.exceptions
 import typer
 from rich.console import Console
 
-from animl_ops import (
-    paths,
-)
+from animl_ops import paths
 from animl_ops.terminal import stdout_console
 from model_registry.loader import Fleet, load_fleet
 from model_registry.registry_files import RegistryError

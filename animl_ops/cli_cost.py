@@ -11,9 +11,7 @@ from rich.table import Table
 
 from animl_contract import limits
 from animl_ops import cost as cost_model
-from animl_ops import (
-    paths,
-)
+from animl_ops import paths
 from animl_ops.cli_common import (
     JsonOption,
     LatencyRatioOption,

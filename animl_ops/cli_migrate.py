@@ -10,12 +10,7 @@ from typing import Annotated
 import typer
 
 from animl_ops.aws_account import AwsAccount
-from animl_ops.cli_common import (
-    RegistryOption,
-    fleet_of,
-    out,
-    working,
-)
+from animl_ops.cli_common import RegistryOption, fleet_of, out, working
 from animl_ops.migration_plan import Target
 from animl_ops.migration_run import Takeover, print_plan, run
 from animl_ops.migration_steps import Executor

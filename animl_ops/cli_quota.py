@@ -12,13 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from animl_contract.conversion import ConversionReport
-from animl_ops import (
-    concurrency_write,
-    paths,
-    plan_reader,
-    plan_report,
-    traffic,
-)
+from animl_ops import concurrency_write, paths, plan_reader, plan_report, traffic
 from animl_ops import quota_plan as quota_plan_model
 from animl_ops.aws_account import AwsAccount
 from animl_ops.cli_common import (
@@ -33,9 +27,7 @@ from animl_ops.cli_common import (
 )
 from animl_ops.quota import RegionUsage, live_usage, planned_usage, read_quota
 from checkout import REGISTRY_DIR
-from model_registry.loader import (
-    Fleet,
-)
+from model_registry.loader import Fleet
 
 quota_app = typer.Typer(
     rich_markup_mode=None, help="Serverless concurrency: planned, live, and sized from traffic."

@@ -8,20 +8,10 @@ from typing import Annotated
 
 import typer
 
-from animl_ops import (
-    animl_api,
-    paths,
-)
+from animl_ops import animl_api, paths
 from animl_ops.artifact_build import BuildFailed, build_artifact
 from animl_ops.classes_import import ImportFailed, import_classes
-from animl_ops.cli_common import (
-    OpsError,
-    RegistryOption,
-    err,
-    fleet_of,
-    out,
-    working,
-)
+from animl_ops.cli_common import OpsError, RegistryOption, err, fleet_of, out, working
 from animl_ops.mlmodel import IncompleteRecord, check_artifact, mlmodel_record, unverified_notes
 from checkout import REGISTRY_DIR
 

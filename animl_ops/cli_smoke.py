@@ -8,14 +8,7 @@ from typing import Annotated
 import typer
 
 from animl_ops.aws_account import AwsAccount
-from animl_ops.cli_common import (
-    JsonOption,
-    OpsError,
-    RegistryOption,
-    fleet_of,
-    out,
-    working,
-)
+from animl_ops.cli_common import JsonOption, OpsError, RegistryOption, fleet_of, out, working
 from animl_ops.smoke import SmokeResult, smoke_endpoint, smoke_url
 from checkout import REGISTRY_DIR
 

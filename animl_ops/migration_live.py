@@ -9,7 +9,10 @@ from animl_ops.aws_account import AwsAccount
 from animl_ops.inventory import TAKEOVER_TAG, Inventory
 from animl_ops.migration_state import Live, MigrationError
 
-SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "REVIEW_IN_PROGRESS")
+# What an executed change set leaves when it succeeded.
+APPLIED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+# A stack a change set can still update: rolled back updates and imports included.
+UPDATABLE = (*APPLIED, "UPDATE_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
 
 
 def pages(client, operation: str, key: str, **kwargs) -> list[dict]:
@@ -27,12 +30,13 @@ def stack_status(account: AwsAccount, stack: str) -> str | None:
 
 
 def wait_settled(account: AwsAccount, stack: str, poll_s: float) -> str | None:
-    """The stack's status once no operation runs on it; refuses a stack left failed."""
+    """The stack's status once no operation runs on it (None: no stack); refuses a stack that
+    no change set can update (a failed create or rollback)."""
     while (status := stack_status(account, stack)) is not None and status.endswith("_IN_PROGRESS"):
         if status == "REVIEW_IN_PROGRESS":
             break  # created by a change set not yet executed
         time.sleep(poll_s)
-    if status is not None and status not in SETTLED and status != "DELETE_COMPLETE":
+    if status is not None and status not in UPDATABLE and status != "DELETE_COMPLETE":
         raise MigrationError(f"stack {stack} is {status}: see its events and fix it first")
     return None if status == "DELETE_COMPLETE" else status
 

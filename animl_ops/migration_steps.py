@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from animl_ops.aws_account import AwsAccount
 from animl_ops.cdk_runner import Assembly
 from animl_ops.inventory import TAKEOVER_TAG
-from animl_ops.migration_live import leftovers, pages, wait_settled
+from animl_ops.migration_live import APPLIED, leftovers, pages, wait_settled
 from animl_ops.migration_plan import FleetState, Progress, Step, Target
 from animl_ops.migration_state import MigrationError
 from animl_ops.migration_targets import compose
@@ -144,7 +144,8 @@ class Executor:
             )
         if described.get("ExecutionStatus") == "AVAILABLE":
             cf.execute_change_set(**ids)
-        wait_settled(self.account, stack, self.poll_s)
+        if (ended := wait_settled(self.account, stack, self.poll_s)) not in APPLIED:
+            raise MigrationError(f"the change set of {stack} did not apply: the stack is {ended}")
 
     def _create(self, step: Step, state: FleetState, p: Progress) -> None:
         held, owned = self._held(state, p.target.stack)
