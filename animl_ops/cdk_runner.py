@@ -22,9 +22,11 @@ class CdkCommandError(RuntimeError):
 class Assembly:
     directory: Path
 
+    def _artifacts(self) -> dict[str, dict]:
+        return json.loads((self.directory / "manifest.json").read_text())["artifacts"]
+
     def template(self, stack: str) -> dict:
-        manifest = json.loads((self.directory / "manifest.json").read_text())
-        artifact = manifest["artifacts"].get(stack)
+        artifact = self._artifacts().get(stack)
         if artifact is None or artifact["type"] != "aws:cloudformation:stack":
             raise CdkCommandError(f"the assembly in {self.directory} has no stack {stack}")
         return json.loads((self.directory / artifact["properties"]["templateFile"]).read_text())
@@ -32,8 +34,7 @@ class Assembly:
     def file_assets_bucket(self, stack: str) -> str:
         """The bootstrap bucket the stack's template is published to, from the assets manifest
         the app's synthesizer wrote (its qualifier is the app's setting, not a constant here)."""
-        manifest = json.loads((self.directory / "manifest.json").read_text())
-        assets = manifest["artifacts"].get(f"{stack}.assets")
+        assets = self._artifacts().get(f"{stack}.assets")
         if assets is None:
             raise CdkCommandError(f"the assembly in {self.directory} has no assets of {stack}")
         files = json.loads((self.directory / assets["properties"]["file"]).read_text())["files"]
@@ -44,10 +45,9 @@ class Assembly:
         raise CdkCommandError(f"the assets of {stack} do not publish its template")
 
     def stacks(self) -> list[str]:
-        manifest = json.loads((self.directory / "manifest.json").read_text())
         return sorted(
             name
-            for name, artifact in manifest["artifacts"].items()
+            for name, artifact in self._artifacts().items()
             if artifact["type"] == "aws:cloudformation:stack"
         )
 

@@ -42,7 +42,8 @@ class Inventory:
         return sum(e.max_concurrency or 0 for e in self.endpoints.values())
 
 
-def _pages(client, operation: str, key: str, **kwargs) -> list[dict]:
+def pages(client, operation: str, key: str, **kwargs) -> list[dict]:
+    """Every item of a paginated list call."""
     return [
         item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]
     ]
@@ -72,17 +73,17 @@ def _describe(sagemaker, summary: dict) -> DeployedEndpoint:
 
 def read_inventory(sagemaker, ssm) -> Inventory:
     """Reads the account with boto3 clients for one region (all list calls are paginated)."""
-    endpoints = [_describe(sagemaker, s) for s in _pages(sagemaker, "list_endpoints", "Endpoints")]
-    parameters = _pages(
+    endpoints = [_describe(sagemaker, s) for s in pages(sagemaker, "list_endpoints", "Endpoints")]
+    parameters = pages(
         ssm, "get_parameters_by_path", "Parameters", Path=PARAMETER_PREFIX, Recursive=True
     )
     return Inventory(
         endpoints={e.name: e for e in endpoints},
         config_names=frozenset(
             c["EndpointConfigName"]
-            for c in _pages(sagemaker, "list_endpoint_configs", "EndpointConfigs")
+            for c in pages(sagemaker, "list_endpoint_configs", "EndpointConfigs")
         ),
-        model_names=frozenset(m["ModelName"] for m in _pages(sagemaker, "list_models", "Models")),
+        model_names=frozenset(m["ModelName"] for m in pages(sagemaker, "list_models", "Models")),
         parameters={p["Name"]: p["Value"] for p in parameters},
         parameters_modified={p["Name"]: p["LastModifiedDate"] for p in parameters},
     )

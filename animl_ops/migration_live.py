@@ -6,17 +6,13 @@ from __future__ import annotations
 import time
 
 from animl_ops.aws_account import AwsAccount
-from animl_ops.inventory import TAKEOVER_TAG, Inventory
+from animl_ops.inventory import TAKEOVER_TAG, Inventory, pages
 from animl_ops.migration_state import Live, MigrationError
 
 # What an executed change set leaves when it succeeded.
 APPLIED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
 # A stack a change set can still update: rolled back updates and imports included.
 UPDATABLE = (*APPLIED, "UPDATE_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
-
-
-def pages(client, operation: str, key: str, **kwargs) -> list[dict]:
-    return [i for page in client.get_paginator(operation).paginate(**kwargs) for i in page[key]]
 
 
 def stack_status(account: AwsAccount, stack: str) -> str | None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from animl_ops.aws_account import AwsAccount
 from animl_ops.cdk_runner import Assembly
-from animl_ops.inventory import TAKEOVER_TAG
-from animl_ops.migration_live import APPLIED, leftovers, pages, wait_settled
+from animl_ops.inventory import TAKEOVER_TAG, pages
+from animl_ops.migration_live import APPLIED, leftovers, wait_settled
 from animl_ops.migration_plan import FleetState, Progress, Step, Target
 from animl_ops.migration_state import MigrationError
 from animl_ops.migration_targets import compose

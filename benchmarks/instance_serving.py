@@ -7,7 +7,7 @@ serving setting: requests queued for one inference at a time using every core (t
 default), one inference per core with one thread each, and one inference per core with every
 core's threads. At 1, 2 and 4 times the cores in flight it prints images/s and the p95 latency.
 
-    .venv/bin/python -m benchmarks.instance_serving [--rounds 2] [--only detector|classifier]
+    .venv/bin/python -m benchmarks.instance_serving [--rounds 3] [--only detector|classifier]
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _model_dir(case: Case, folder: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="requests per slot in flight")
+    parser.add_argument("--rounds", type=int, default=3, help="requests per slot in flight")
     parser.add_argument("--only", choices=["detector", "classifier"])
     args = parser.parse_args()
     machine = len(os.sched_getaffinity(0))
